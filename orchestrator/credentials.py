@@ -22,7 +22,7 @@ import os
 import re
 import threading
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -35,7 +35,7 @@ ENV_ORGANIZATION_ID = "QC_ORGANIZATION_ID"
 MASK = "***"
 
 
-class CredentialsSource(str, Enum):
+class CredentialsSource(StrEnum):
     ENVIRONMENT = "environment"
     DOTENV = ".env file"
     LEAN_CLI = "lean CLI credentials"

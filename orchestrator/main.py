@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import importlib
 import logging
 import pkgutil
@@ -17,6 +18,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING, Any, TextIO
 
 from orchestrator import __version__
 from orchestrator import commands as commands_package
@@ -24,6 +26,9 @@ from orchestrator.commands import GROUPS, Context
 from orchestrator.config import find_workspace
 from orchestrator.credentials import redact
 from orchestrator.errors import QcloopError
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -52,6 +57,21 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=30, width=100)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that writes help and usage errors to the command's streams, not sys's."""
+
+    def __init__(self, *args: Any, streams: tuple[TextIO, TextIO] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.out: TextIO | None = streams[0] if streams else None
+        self.err: TextIO | None = streams[1] if streams else None
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if not message:
+            return
+        target = self.err if file is sys.stderr else self.out
+        (target or file or sys.stdout).write(message)
+
+
 def discover_commands() -> list[ModuleType]:
     modules = []
     for info in pkgutil.iter_modules(commands_package.__path__):
@@ -78,10 +98,13 @@ def _command_list(modules: Sequence[ModuleType]) -> str:
     return "\n".join(lines)
 
 
-def build_parser(modules: Sequence[ModuleType] | None = None) -> argparse.ArgumentParser:
+def build_parser(
+    modules: Sequence[ModuleType] | None = None, ctx: Context | None = None,
+) -> argparse.ArgumentParser:
     modules = discover_commands() if modules is None else modules
-    parser = argparse.ArgumentParser(
-        prog="qcloop", formatter_class=_Formatter,
+    streams = (ctx.stdout, ctx.stderr) if ctx else None
+    parser = _Parser(
+        prog="qcloop", formatter_class=_Formatter, streams=streams,
         description=PROLOG + "\n" + _command_list(modules), epilog=EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"qcloop {__version__}")
@@ -90,10 +113,15 @@ def build_parser(modules: Sequence[ModuleType] | None = None) -> argparse.Argume
         help="the workspace folder (default: the nearest folder with a qcloop.yaml)",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    # The grouped command list is in the description; argparse's own flat list would repeat it, so
+    # the subparsers get no per-command help (argparse lists a choice only when it has one).
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", title="commands", help="one of the commands listed above",
+        parser_class=functools.partial(_Parser, streams=streams),  # type: ignore[call-overload]
+    )
     for module in modules:
         child = sub.add_parser(
-            module.NAME, help=getattr(module, "HELP", None), formatter_class=_Formatter,
+            module.NAME, formatter_class=_Formatter,
             description=getattr(module, "DESCRIPTION", getattr(module, "HELP", None)),
         )
         module.add_arguments(child)
@@ -108,9 +136,9 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
-def _configure_logging(verbosity: int, stream: object) -> None:
+def _configure_logging(verbosity: int, stream: TextIO) -> None:
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    handler = logging.StreamHandler(stream)  # type: ignore[arg-type]
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_RedactingFilter())
     root = logging.getLogger("orchestrator")
@@ -146,12 +174,18 @@ def write_crash_log(ctx: Context, argv: Sequence[str], exc: BaseException) -> Pa
     raise OSError("no writable folder for the crash log")
 
 
-def main(argv: Sequence[str] | None = None, *, ctx: Context | None = None) -> int:
-    """Run one command and return its exit code. Tests call this with a Context of their own."""
+def main(
+    argv: Sequence[str] | None = None, *, ctx: Context | None = None,
+    commands: Sequence[ModuleType] | None = None,
+) -> int:
+    """Run one command and return its exit code.
+
+    Tests call this with a Context of their own (and, for the error boundary, their own commands).
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     ctx = ctx if ctx is not None else Context(interactive=sys.stdin.isatty())
     try:
-        parser = build_parser()
+        parser = build_parser(commands, ctx)
         args = parser.parse_args(argv)
         if getattr(args, "workspace", None) is not None:
             ctx.workspace_arg = args.workspace

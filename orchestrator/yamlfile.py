@@ -65,7 +65,7 @@ def loads(text: str, *, source: str = "<string>", max_bytes: int = 1_000_000) ->
         raise YamlError(f"document is larger than {max_bytes} bytes", source=source)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader: no code execution
+        data = yaml.load(text, Loader=yaml.SafeLoader)  # SafeLoader: no code execution
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from orchestrator import __version__
@@ -41,7 +41,7 @@ Examples:
 SYNTHETIC_MARKER = ".qcloop-synthetic.json"
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     OK = "ok"
     WARN = "warn"
     FAIL = "FAIL"
@@ -127,7 +127,7 @@ def _check_data(settings: Settings | None) -> Check:
             kind += f" (seed {seed})"
         except (OSError, ValueError):
             pass
-    shown = ", ".join(symbols[:8]) + (" ..." if len(symbols) > 8 else "")
+    shown = ", ".join(symbols[:30]) + (" ..." if len(symbols) > 30 else "")
     return Check("data", Status.OK, f"{kind} in {folder}: {len(symbols)} daily symbols ({shown})")
 
 
