@@ -18,6 +18,8 @@ boundary in ``main.py`` writes its traceback to a log file instead of showing it
     │   ├── RequestFailedError        the service answered success:false or a non-2xx status
     │   │   └── RateLimitedError      HTTP 429 (retry_after seconds)
     │   ├── TransportError            connection refused/reset, request timeout, invalid JSON
+    │   │   └── OutcomeUnknownError   a create call may or may not have happened: reconcile by name
+    │   ├── CompileFailedError        the project did not build (BuildError; the build logs)
     │   └── WaitTimeoutError          compile/backtest/optimization did not finish in time
     ├── NotebookError                 rendering or reading back a research notebook
     │   └── MalformedNotebookError    not a notebook, not JSON, wrong nbformat
@@ -179,6 +181,38 @@ class RateLimitedError(RequestFailedError):
 
 class TransportError(CloudError):
     pass
+
+
+class OutcomeUnknownError(TransportError):
+    """A call that creates something (and may cost quota or money) got no usable answer.
+
+    The request was sent, but the connection dropped, timed out, the service answered 5xx, or the
+    reply was not JSON: the object may exist or not. Never repeat the call blindly; list the remote
+    objects by the deterministic ``name`` first (the research loop does) and create only if absent.
+    """
+
+    def __init__(self, message: str, *, endpoint: str, name: str | None = None) -> None:
+        what = f" '{name}'" if name else ""
+        super().__init__(
+            message + "; QuantConnect may or may not have created it", endpoint=endpoint,
+            hint=f"look for the object{what} by name (qcloop does this on resume) before creating it again",
+        )
+        self.name = name
+
+
+class CompileFailedError(CloudError):
+    """The project did not build. ``logs`` holds the compiler output the service returned."""
+
+    def __init__(self, *, project_id: int, compile_id: str, logs: Sequence[str] = ()) -> None:
+        tail = [line for line in logs if line.strip()][-5:]
+        super().__init__(
+            f"project {project_id} did not compile (compile {compile_id})",
+            endpoint="compile/read", errors=tail,
+            hint="fix the errors in the build log and run again",
+        )
+        self.project_id = project_id
+        self.compile_id = compile_id
+        self.logs = list(logs)
 
 
 class WaitTimeoutError(CloudError):
