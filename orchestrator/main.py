@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 import traceback
@@ -201,6 +202,11 @@ def main(
     except KeyboardInterrupt:
         ctx.err("qcloop: interrupted; everything recorded so far is kept, run the command again to resume")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `qcloop history | head` closed our stdout: not an error. Point stdout at devnull so that the
+        # interpreter's final flush does not raise again.
+        _silence_stdout()
+        return EXIT_OK
     except SystemExit as exc:  # argparse usage errors and --help
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     except Exception as exc:
@@ -214,6 +220,14 @@ def main(
             "Please report it with that file."
         )
         return EXIT_UNEXPECTED
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (tests pass a StringIO)
+        pass
 
 
 def entry_point() -> None:

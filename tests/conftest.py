@@ -60,3 +60,18 @@ def cli(tmp_path: Path) -> Callable[..., CliResult]:
         return CliResult(code, out.getvalue(), err.getvalue())
 
     return run
+
+
+@pytest.fixture(scope="session")
+def synthetic_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic LEAN data folder made once per test session (`qcloop data synth` defaults, seed 7).
+
+    SPY QQQ IWM EEM TLT GLD daily 1998-01-02 .. 2021-03-31, SPY hourly, minute trade and quote bars of
+    every symbol for the last 3 trading days (2021-03-29 .. 2021-03-31), map/factor files (QQQ splits
+    2-for-1 on 2000-03-20), interest rates, market hours and the `.qcloop-synthetic.json` marker.
+    """
+    from orchestrator.engine.synth import generate_synthetic_data
+
+    folder = tmp_path_factory.mktemp("synthetic-data")
+    generate_synthetic_data(folder, seed=7, minute_days=3)
+    return folder

@@ -120,3 +120,11 @@ def test_version(tmp_path: Path, argv: list[str]) -> None:
     code, out, _, _ = _run(argv, tmp_path)
     assert code == 0
     assert out.startswith("qcloop 0.")
+
+
+def test_closed_stdout_pipe_is_not_a_crash(tmp_path: Path) -> None:
+    # `qcloop history | head`: the reader goes away, the write raises BrokenPipeError.
+    code, _, err, _ = _run(["alpha"], tmp_path, _command("alpha", BrokenPipeError()))
+    assert code == 0
+    assert err == ""
+    assert not (tmp_path / "home" / ".cache" / "qcloop" / "logs").exists()
