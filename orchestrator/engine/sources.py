@@ -1,0 +1,432 @@
+"""One security's data on disk turned into bars: map files, factor files, normalization, sessions.
+
+``SecuritySource`` knows which file holds a date (the map file), the price scale of a date (the factor
+file and the normalization mode) and the exchange session, and builds the day's TradeBars/QuoteBars
+with LEAN's time stamps (reference/lean-engine.md §1-2):
+
+* daily rows are re-stamped to [session open, session close] (09:30-16:00, or the early close);
+* hour and minute rows cover [time, time + span) and are kept only when they overlap the session
+  (regular hours unless extended hours were requested);
+* adjusted prices are ``raw x 0.0001 x factor`` with the factor of the bar's date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from orchestrator.engine import lean_files as lf
+from orchestrator.engine.data import Dividend, QuoteBar, Split, TradeBar
+from orchestrator.engine.enums import DataNormalizationMode, Resolution
+from orchestrator.engine.market_hours import ExchangeHours
+from orchestrator.engine.symbols import DEFAULT_FIRST_DATE, SecurityIdentifier, Symbol
+from orchestrator.errors import DataError, UnsupportedApiError
+
+RAW_UNIT = Decimal("0.0001")
+_ONE_HOUR = dt.timedelta(hours=1)
+_ONE_MINUTE = dt.timedelta(minutes=1)
+_SUPPORTED_MODES = (DataNormalizationMode.RAW, DataNormalizationMode.ADJUSTED,
+                    DataNormalizationMode.SPLIT_ADJUSTED)
+
+_HOUR_OFFSETS: dict[tuple[int, int], dt.timedelta] = {}
+_LIGHT_BARS: dict[tuple[Any, ...], list[TradeBar]] = {}
+
+# Per-day minute time stamps, shared by every symbol and by trade and quote files of that day.
+_MINUTE_TIMES: dict[dt.date, dict[int, dt.datetime]] = {}
+
+
+# Daily/hour rows by date, shared between runs (a research loop backtests the same files many times).
+_TABLES: dict[tuple[Any, ...], Any] = {}
+
+
+def _remember(key: tuple[Any, ...], table: Any) -> None:
+    if len(_TABLES) > 64:
+        _TABLES.clear()
+    _TABLES[key] = table
+
+
+# Intraday bars by (file, modification time, extended hours, scale, symbol); bounded by bar count.
+_INTRADAY: dict[tuple[Any, ...], list[Any]] = {}
+_INTRADAY_LIMIT = 600_000
+_intraday_count = [0]
+
+
+def _remember_intraday(key: tuple[Any, ...], bars: list[Any]) -> None:
+    while _INTRADAY and _intraday_count[0] + len(bars) > _INTRADAY_LIMIT:
+        oldest = next(iter(_INTRADAY))
+        _intraday_count[0] -= len(_INTRADAY.pop(oldest))
+    if len(bars) <= _INTRADAY_LIMIT:
+        _INTRADAY[key] = bars
+        _intraday_count[0] += len(bars)
+
+
+def _minute_table(day: dt.date) -> dict[int, dt.datetime]:
+    table = _MINUTE_TIMES.get(day)
+    if table is None:
+        if len(_MINUTE_TIMES) > 4096:
+            _MINUTE_TIMES.clear()
+        table = _MINUTE_TIMES[day] = {}
+    return table
+
+
+def minute_time(day: dt.date, ms: int) -> dt.datetime:
+    """The datetime of ``ms`` milliseconds after midnight of ``day`` (shared objects per day)."""
+    table = _minute_table(day)
+    value = table.get(ms)
+    if value is None:
+        value = table[ms] = dt.datetime.combine(day, dt.time()) + dt.timedelta(milliseconds=ms)
+    return value
+
+
+def resolve_symbol(folder: Path, ticker: str) -> tuple[Symbol, lf.MapFile]:
+    """The Symbol of a ticker: its identifier uses the map file's first date and first ticker."""
+    map_file = lf.read_map_file(folder, ticker)
+    first_date = map_file.first_date or DEFAULT_FIRST_DATE
+    return Symbol(ticker, SecurityIdentifier(map_file.first_ticker, first_date)), map_file
+
+
+class SecuritySource:
+    """Bars of one US equity from a LEAN data folder."""
+
+    def __init__(self, folder: Path, ticker: str, hours: ExchangeHours,
+                 normalization: DataNormalizationMode = DataNormalizationMode.ADJUSTED) -> None:
+        self.folder = Path(folder)
+        self.ticker = ticker.upper()
+        self.hours = hours
+        self.symbol, self.map_file = resolve_symbol(self.folder, self.ticker)
+        self._listing = (self.map_file.first_date, self.map_file.last_date)
+        self.factor_file = lf.read_factor_file(self.folder, self.ticker)
+        self._normalization = DataNormalizationMode.ADJUSTED
+        self.normalization = normalization
+        self._scales: dict[dt.date, tuple[Decimal, float]] = {}
+        self._daily: dict[dt.date, list[int]] | None = None
+        self._hour_key: tuple[Any, ...] | None = None
+        self._hourly: dict[dt.date, list[list[int]]] | None = None
+
+    # -- prices -----------------------------------------------------------------------------------
+
+    @property
+    def normalization(self) -> DataNormalizationMode:
+        return self._normalization
+
+    @normalization.setter
+    def normalization(self, mode: DataNormalizationMode) -> None:
+        mode = DataNormalizationMode(int(mode))
+        if mode not in _SUPPORTED_MODES:
+            raise UnsupportedApiError(f"DataNormalizationMode.{mode.name}")
+        self._normalization = mode
+        self._scales = {}
+
+    def scale(self, date: dt.date) -> tuple[Decimal, float]:
+        """(exact decimal scale of a raw integer price, the same factor as a float) for ``date``."""
+        cached = self._scales.get(date)
+        if cached is not None:
+            return cached
+        if self._normalization == DataNormalizationMode.ADJUSTED:
+            factor = self.factor_file.price_scale(date)
+        elif self._normalization == DataNormalizationMode.SPLIT_ADJUSTED:
+            factor = self.factor_file.split_scale(date)
+        else:
+            factor = Decimal(1)
+        result = (RAW_UNIT * factor, float(factor))
+        self._scales[date] = result
+        return result
+
+    # -- which file, which rows ----------------------------------------------------------------------
+
+    def listing_range(self) -> tuple[dt.date | None, dt.date]:
+        return self._listing
+
+    def _load_file_rows(self, path_of) -> list[list[int]]:
+        """Rows of a daily/hour file across the map file's ticker segments (the whole listing)."""
+        first, last = self.listing_range()
+        rows: list[list[int]] = []
+        missing: list[Path] = []
+        for seg_start, seg_end, file_ticker in self.map_file.segments(first or dt.date(1900, 1, 1), last):
+            path = path_of(self.folder, file_ticker)
+            if not path.is_file():
+                missing.append(path)
+                continue
+            lo = seg_start.year * 10000 + seg_start.month * 100 + seg_start.day
+            hi = seg_end.year * 10000 + seg_end.month * 100 + seg_end.day
+            rows.extend(row for row in lf.read_daily_or_hour(path) if lo <= row[0] <= hi)
+        if not rows and missing:
+            raise DataError(f"no {self.ticker} data", path=missing[0],
+                            hint="point --data-folder at a LEAN data folder that has it, or run "
+                                 "`qcloop data synth` / `qcloop data import`")
+        return rows
+
+    def _cache_key(self, path_of) -> tuple[Any, ...]:
+        """The files a table is built from, with their modification times (for the shared cache)."""
+        first, last = self.listing_range()
+        key: list[Any] = [str(self.folder), self.ticker]
+        for _, _, file_ticker in self.map_file.segments(first or dt.date(1900, 1, 1), last):
+            path = path_of(self.folder, file_ticker)
+            key.append((str(path), path.stat().st_mtime if path.is_file() else None))
+        return tuple(key)
+
+    def load_daily(self) -> dict[dt.date, list[int]]:
+        if self._daily is None:
+            key = ("daily", *self._cache_key(lf.daily_path))
+            table = _TABLES.get(key)
+            if table is None:
+                rows = self._load_file_rows(lf.daily_path)
+                table = {dt.date(r[0] // 10000, r[0] // 100 % 100, r[0] % 100): r for r in rows}
+                _remember(key, table)
+            self._daily = table
+        return self._daily
+
+    def load_hourly(self) -> dict[dt.date, list[list[int]]]:
+        if self._hourly is None:
+            key = self._hourly_key()
+            table = _TABLES.get(key)
+            if table is None:
+                grouped: dict[dt.date, list[list[int]]] = defaultdict(list)
+                for r in self._load_file_rows(lf.hour_path):
+                    grouped[dt.date(r[0] // 10000, r[0] // 100 % 100, r[0] % 100)].append(r)
+                table = dict(grouped)
+                _remember(key, table)
+            self._hourly = table
+        return self._hourly
+
+    def check_available(self, resolution: Resolution, kind: str, start: dt.date, end: dt.date) -> None:
+        """A clear DataError, naming the file looked for, when [start, end] has no data at all."""
+        if resolution in (Resolution.DAILY, Resolution.HOUR):
+            table = self.load_daily() if resolution == Resolution.DAILY else self.load_hourly()
+            if any(start <= day <= end for day in table):
+                return
+            path_of = lf.daily_path if resolution == Resolution.DAILY else lf.hour_path
+            path = path_of(self.folder, self.map_file.ticker_on(start))
+            span = f"{min(table)} to {max(table)}" if table else "no rows"
+            raise DataError(
+                f"no {self.ticker} {resolution.name.lower()} data between {start} and {end} (the file has {span})",
+                path=path, hint="choose dates inside the data, or add data with `qcloop data synth`/`import`")
+        days = self.hours.trading_days(start, end)
+        self.check_intraday_available(resolution, days, kind)
+
+    def intraday_path(self, resolution: Resolution, date: dt.date, kind: str) -> Path:
+        folder_name = "minute" if resolution == Resolution.MINUTE else "second"
+        return lf.intraday_path(self.folder, folder_name, self.map_file.ticker_on(date), date, kind)
+
+    def check_intraday_available(self, resolution: Resolution, days: list[dt.date], kind: str) -> None:
+        """A clear error when none of the intraday files of the requested range exists."""
+        if not days:
+            return
+        for day in days:
+            if self.intraday_path(resolution, day, kind).is_file():
+                return
+        raise DataError(
+            f"no {self.ticker} {resolution.name.lower()} {kind} data between {days[0]} and {days[-1]}",
+            path=self.intraday_path(resolution, days[0], kind),
+            hint="point --data-folder at a LEAN data folder that has it, choose another resolution, "
+                 "or run `qcloop data synth`",
+        )
+
+    # -- bars of one day -----------------------------------------------------------------------------
+
+    def daily_bar(self, day: dt.date) -> TradeBar | None:
+        row = self.load_daily().get(day)
+        session = self.hours.session(day)
+        if row is None or session is None:
+            return None
+        return self._trade_bar(row[3], row[4], row[5], row[6], row[7], session.open, session.close, day)
+
+    def hour_bars(self, day: dt.date, extended: bool, light: bool = False) -> list[TradeBar]:
+        """The day's hour bars; ``light`` bars carry only times and the close (the benchmark's needs).
+
+        Light bars are shared between runs (every backtest has the same SPY benchmark): nothing
+        mutates them.
+        """
+        if light:
+            key = (self._hourly_key(), day, extended, self._normalization)
+            cached = _LIGHT_BARS.get(key)
+            if cached is None:
+                if len(_LIGHT_BARS) > 50_000:
+                    _LIGHT_BARS.clear()
+                cached = _LIGHT_BARS[key] = self._hour_bars(day, extended, light)
+            return cached
+        return self._hour_bars(day, extended, light)
+
+    def _hourly_key(self) -> tuple[Any, ...]:
+        key = self._hour_key
+        if key is None:
+            key = self._hour_key = ("hour", *self._cache_key(lf.hour_path))
+        return key
+
+    def _hour_bars(self, day: dt.date, extended: bool, light: bool) -> list[TradeBar]:
+        rows = self.load_hourly().get(day)
+        session = self.hours.session(day)
+        if not rows or session is None:
+            return []
+        lo, hi = (session.extended_open, session.extended_close) if extended else (session.open, session.close)
+        midnight = dt.datetime.combine(day, dt.time())
+        scale, factor = self.scale(day)
+        bars = []
+        for r in rows:
+            offset = _HOUR_OFFSETS.get((r[1], r[2]))
+            if offset is None:
+                offset = _HOUR_OFFSETS[(r[1], r[2])] = dt.timedelta(hours=r[1], minutes=r[2])
+            begin = midnight + offset
+            finish = begin + _ONE_HOUR
+            if begin < hi and finish > lo:
+                if light:
+                    bar = TradeBar.__new__(TradeBar)
+                    bar.time, bar.end_time, bar.symbol = begin, finish, self.symbol
+                    bar.close = r[6] * factor / 10000.0
+                    bar._raw, bar._scale, bar.is_fill_forward = (r[3], r[4], r[5], r[6]), scale, False
+                    bars.append(bar)
+                else:
+                    bars.append(self._trade_bar(r[3], r[4], r[5], r[6], r[7], begin, finish, day))
+        return bars
+
+    def _session_ms(self, day: dt.date, extended: bool, span_ms: int) -> tuple[int, int] | None:
+        session = self.hours.session(day)
+        if session is None:
+            return None
+        lo, hi = (session.extended_open, session.extended_close) if extended else (session.open, session.close)
+        midnight = dt.datetime.combine(day, dt.time())
+        # a bar [t, t+span) overlaps [lo, hi) when lo - span < t < hi
+        return (int((lo - midnight).total_seconds() * 1000) - span_ms,
+                int((hi - midnight).total_seconds() * 1000))
+
+    def intraday_trade_bars(self, resolution: Resolution, day: dt.date, extended: bool) -> list[TradeBar]:
+        return self._cached_intraday(resolution, day, extended, "trade")
+
+    def intraday_quote_bars(self, resolution: Resolution, day: dt.date, extended: bool) -> list[QuoteBar]:
+        return self._cached_intraday(resolution, day, extended, "quote")
+
+    def _cached_intraday(self, resolution: Resolution, day: dt.date, extended: bool, kind: str) -> list[Any]:
+        """A day's intraday bars, shared between runs while they fit the cache.
+
+        A research loop backtests the same minute files again and again; parsing them is the largest
+        cost of a minute backtest. The engine never mutates bars, so runs can share them.
+        """
+        path = self.intraday_path(resolution, day, kind)
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            return []
+        key = (str(path), mtime, extended, self.scale(day)[0], self.symbol)
+        cached = _INTRADAY.get(key)
+        if cached is None:
+            cached = (self._read_trade_bars if kind == "trade" else self._read_quote_bars)(
+                resolution, day, extended, path)
+            _remember_intraday(key, cached)
+        return cached
+
+    def _read_trade_bars(self, resolution: Resolution, day: dt.date, extended: bool, path: Path) -> list[TradeBar]:
+        span_ms = 60_000 if resolution == Resolution.MINUTE else 1000
+        bounds = self._session_ms(day, extended, span_ms)
+        if bounds is None:
+            return []
+        lo, hi = bounds
+        scale, factor = self.scale(day)
+        unit = factor / 10000.0
+        symbol = self.symbol
+        span = dt.timedelta(milliseconds=span_ms)
+        bars = []
+        new = TradeBar.__new__
+        table = _minute_table(day)
+        for ms, o, h, low, c, v in lf.read_minute_trades(path):
+            if not lo < ms < hi:
+                continue
+            bar = new(TradeBar)
+            bar.symbol = symbol
+            begin = table.get(ms)
+            if begin is None:
+                begin = minute_time(day, ms)
+            bar.time = begin
+            bar.end_time = begin + span
+            bar.open = o * unit
+            bar.high = h * unit
+            bar.low = low * unit
+            bar.close = c * unit
+            bar.volume = v / factor
+            bar.is_fill_forward = False
+            bar._raw = (o, h, low, c)
+            bar._scale = scale
+            bars.append(bar)
+        return bars
+
+    def _read_quote_bars(self, resolution: Resolution, day: dt.date, extended: bool, path: Path) -> list[QuoteBar]:
+        span_ms = 60_000 if resolution == Resolution.MINUTE else 1000
+        bounds = self._session_ms(day, extended, span_ms)
+        if bounds is None:
+            return []
+        lo, hi = bounds
+        scale, factor = self.scale(day)
+        unit = factor / 10000.0
+        symbol = self.symbol
+        span = dt.timedelta(milliseconds=span_ms)
+        bars = []
+        table = _minute_table(day)
+        new = QuoteBar.__new__
+        for r in lf.read_minute_quotes(path):
+            ms = r[0]
+            if not lo < ms < hi:
+                continue
+            quote = new(QuoteBar)
+            quote.symbol = symbol
+            begin = table.get(ms)
+            if begin is None:
+                begin = minute_time(day, ms)
+            quote.time = begin
+            quote.end_time = begin + span
+            quote._bid = quote._ask = None
+            quote._bid_raw = (r[1], r[2], r[3], r[4]) if r[4] else None
+            quote._ask_raw = (r[6], r[7], r[8], r[9]) if r[9] else None
+            quote._scale = scale
+            quote._unit = unit
+            quote.last_bid_size = float(r[5])
+            quote.last_ask_size = float(r[10])
+            quote.is_fill_forward = False
+            bars.append(quote)
+        return bars
+
+    def _trade_bar(self, o: int, h: int, low: int, c: int, v: int, begin: dt.datetime, finish: dt.datetime,  # noqa: PLR0917 - mirrors QuantConnect's positional signature
+                   day: dt.date) -> TradeBar:
+        scale, factor = self.scale(day)
+        unit = factor / 10000.0
+        bar = TradeBar.__new__(TradeBar)
+        bar.symbol = self.symbol
+        bar.time = begin
+        bar.end_time = finish
+        bar.open = o * unit
+        bar.high = h * unit
+        bar.low = low * unit
+        bar.close = c * unit
+        bar.volume = v / factor
+        bar.is_fill_forward = False
+        bar._raw = (o, h, low, c)
+        bar._scale = scale
+        return bar
+
+    # -- corporate actions ---------------------------------------------------------------------------
+
+    def corporate_actions(self, start: dt.date, end: dt.date) -> dict[dt.date, list[Dividend | Split]]:
+        """Dividends and splits at 00:00 of their ex-dates within [start, end] (from the factor file).
+
+        A price-factor change between row R and the next row is a dividend whose ex-date is the next
+        trading day after R: distribution = round(reference_price x (1 - pf_R / pf_next), 2). A split-factor
+        change is a split with factor split_R / split_next.
+        """
+        events: dict[dt.date, list[Dividend | Split]] = defaultdict(list)
+        rows = self.factor_file.rows
+        for row, following in itertools.pairwise(rows):
+            ex_date = self.hours.next_trading_day(row.date)
+            if not start <= ex_date <= end:
+                continue
+            time = dt.datetime.combine(ex_date, dt.time())
+            if following.price_factor not in (row.price_factor, 0):
+                reference = row.reference_price
+                amount = (reference * (1 - row.price_factor / following.price_factor)).quantize(Decimal("0.01"))
+                events[ex_date].append(Dividend(self.symbol, time, amount, reference))
+            if following.split_factor not in (row.split_factor, 0):
+                events[ex_date].append(Split(self.symbol, time, row.reference_price,
+                                             row.split_factor / following.split_factor))
+        return dict(events)
+
