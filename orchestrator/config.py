@@ -108,6 +108,11 @@ class LoopSettings(_Section):
     platform: Literal["local", "cloud"] = "local"
     manual_notebooks: bool = False  # local platform: a person runs notebooks in Jupyter (inbox channel)
     max_active: int = Field(default=4, ge=1)
+    # The last part of every hypothesis's period that no search sees; one backtest of the chosen
+    # parameters reads it, once, at validation (0 disables the holdout).
+    holdout_fraction: float = Field(default=0.2, ge=0, lt=0.5)
+    walk_forward_windows: int = Field(default=4, ge=1, le=24)  # out-of-sample windows of the walk-forward
+    walk_forward_anchored: bool = False  # anchored (growing) in-sample windows instead of rolling ones
 
 
 class Settings(_Section):
