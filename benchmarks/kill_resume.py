@@ -69,25 +69,8 @@ def hypothesis(hypothesis_id: str, title: str, extra_rules: str) -> str:
             f"rules: {{{LENIENT}{extra_rules}}}\n")
 
 
-def window_aware_base(workspace: Path) -> None:
-    """Algorithms that read their dates from the start/end parameters (needed for the holdout window)."""
-    import re
-
-    from orchestrator.strategies import BUILTIN_TEMPLATES
-
-    text = (BUILTIN_TEMPLATES / "strategies" / "_base" / "main.py.j2").read_text()
-    for name in ("start", "end"):
-        text = re.sub(rf"self\.set_{name}_date\(\{{\{{ hypothesis\.{name}\.year \}}\}}, .*?\)\n",
-                      f'self.set_{name}_date(datetime.strptime(self.get_parameter("{name}", '
-                      f'"{{{{ hypothesis.{name} }}}}"), "%Y-%m-%d"))\n', text)
-    target = workspace / "templates" / "strategies" / "_base" / "main.py.j2"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-
-
 def make_workspace(folder: Path, data: Path, env: dict[str, str]) -> None:
     init_workspace(folder, examples=False)
-    window_aware_base(folder)
     config = folder / "qcloop.yaml"
     config.write_text(config.read_text() + f"\ndata:\n  folder: {data}\n"
                       "notebooks:\n  poll_initial_seconds: 0.2\n  poll_max_seconds: 1\n"

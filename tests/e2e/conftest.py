@@ -82,7 +82,6 @@ def make_workspace(tmp_path_factory: pytest.TempPathFactory, synthetic_data: Pat
     def make(hypotheses: Mapping[str, str], *, settings: str = "", name: str = "ws") -> Workspace:
         path = tmp_path_factory.mktemp(name)
         init_workspace(path, examples=False)
-        read_window_from_parameters(path)
         config = path / "qcloop.yaml"
         # Variants of decided hypotheses are off unless a test asks for them: scenarios stay what they say.
         generators = "" if "generators:" in settings else "generators:\n  variants_per_hypothesis: 0\n"
@@ -94,29 +93,6 @@ def make_workspace(tmp_path_factory: pytest.TempPathFactory, synthetic_data: Pat
 
     yield make
     patch.undo()
-
-
-def read_window_from_parameters(workspace: Path) -> None:
-    """A workspace override of the algorithms' shared base that reads its dates with get_parameter.
-
-    The loop's holdout window needs algorithms that take ``start`` and ``end`` as parameters (on
-    QuantConnect a backtest's dates can only be varied that way). Until the built-in base template does
-    so, the tests give their workspaces this override; once it does, the replacement finds nothing to
-    replace and the built-in text is used as it is.
-    """
-    import re
-
-    from orchestrator.strategies import BUILTIN_TEMPLATES
-
-    text = (BUILTIN_TEMPLATES / "strategies" / "_base" / "main.py.j2").read_text()
-    for name in ("start", "end"):
-        text = re.sub(
-            rf"self\.set_{name}_date\(\{{\{{ hypothesis\.{name}\.year \}}\}}, .*?\)\n",
-            f'self.set_{name}_date(datetime.strptime(self.get_parameter("{name}", "{{{{ hypothesis.{name} }}}}"), '
-            '"%Y-%m-%d"))\n', text)
-    target = workspace / "templates" / "strategies" / "_base" / "main.py.j2"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
 
 
 def steps_of(ws: Workspace, hypothesis_id: str) -> list[int]:

@@ -81,8 +81,8 @@ def test_the_accepted_hypothesis_went_through_every_stage_with_parity(ran: Works
     optimize = state.decisions[1]
     parity = [c for c in optimize.checks if c.rule == "parity_sharpe_tolerance"]
     assert parity and parity[0].passed and parity[0].observed is not None and parity[0].observed < 0.05
-    # The holdout is after the search window, touched once, and recorded (the workspace's algorithms
-    # read their dates from the start/end parameters: see read_window_from_parameters).
+    # The holdout is after the search window, touched once, and recorded (the built-in algorithms
+    # read their dates from the start/end parameters, which is what makes a holdout possible).
     from orchestrator.loop.stages import reads_window_parameters
 
     assert reads_window_parameters((ran.path / "strategies" / "H-101" / "main.py").read_text())

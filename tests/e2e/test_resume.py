@@ -137,7 +137,7 @@ def assert_consistent_ledger(ws: Workspace, state: HypothesisState) -> None:
 @pytest.fixture(scope="session")
 def local_run(make_workspace) -> tuple[Workspace, CrashRun]:  # type: ignore[no-untyped-def]
     ws = make_workspace(SPEC, name="resume-local")
-    ws.git("add", "qcloop.yaml", "templates")
+    ws.git("add", "qcloop.yaml")
     ws.git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "test settings")
     return ws, crash_everywhere(ws, argparse.Namespace(platform="local", api_url=None, manual=False))
 
@@ -163,7 +163,7 @@ def emulator_run(make_workspace, synthetic_data: Path) -> tuple[Workspace, Crash
     ws = make_workspace(SPEC, name="resume-emulator",
                         settings="notebooks:\n  poll_initial_seconds: 0.05\n  poll_max_seconds: 0.2\n")
     ws.env.update({"QC_USER_ID": str(USER_ID), "QC_API_TOKEN": TOKEN, "QC_ORGANIZATION_ID": user.organization_id})
-    ws.git("add", "qcloop.yaml", "templates")
+    ws.git("add", "qcloop.yaml")
     ws.git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "test settings")
 
     def person(state: HypothesisState) -> None:
@@ -194,7 +194,7 @@ def test_killed_everywhere_on_the_cloud_path_no_backtest_is_duplicated(
 def test_sigkill_at_random_moments_then_resume_ends_where_an_uninterrupted_run_ends(
         make_workspace, local_run: tuple[Workspace, CrashRun]) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace(SPEC, name="resume-sigkill")
-    ws.git("add", "qcloop.yaml", "templates")
+    ws.git("add", "qcloop.yaml")
     ws.git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "test settings")
     env = {**os.environ, **ws.env}
     command = [sys.executable, "-m", "orchestrator", "run", "-w", str(ws.path)]
@@ -233,7 +233,7 @@ def test_a_paid_optimization_waits_for_approval_and_is_created_once_however_ofte
                         "notebooks:\n  poll_initial_seconds: 0.05\n  poll_max_seconds: 0.2\n")
     ws.env.update({"QC_USER_ID": str(USER_ID + 1), "QC_API_TOKEN": TOKEN,
                    "QC_ORGANIZATION_ID": user.organization_id})
-    ws.git("add", "qcloop.yaml", "templates")
+    ws.git("add", "qcloop.yaml")
     ws.git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "test settings")
     asked: list[str] = []
 

@@ -71,7 +71,10 @@ def test_renders_code_that_compiles_and_reads_every_parameter(family: str, regis
     for name, schema in registry.get(family).schema.parameters.items():
         default = re.escape(str(schema.coerce(schema.default)))
         assert re.search(rf'"{name}": {schema.type}\(self\.get_parameter\("{name}", {default}\)\)', code), name
-    assert "self.set_start_date(2010, 1, 1)" in code and "self.set_end_date(2012, 12, 31)" in code
+    # The period is read from the start/end parameters, defaulting to the hypothesis's dates, so that
+    # the loop can run a walk-forward window or the holdout without regenerating the code.
+    assert 'self.get_parameter("start", "2010-01-01")' in code
+    assert 'self.get_parameter("end", "2012-12-31")' in code
     assert "self.set_holdings(portfolio_targets)" in code and "Resolution.DAILY" in code
 
 
