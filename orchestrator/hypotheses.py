@@ -7,7 +7,7 @@ sweeps fit, the family's constraints hold (``fast < slow``), the universe size a
 supported. Every problem becomes a ``SpecError`` naming the file, the line, the field and what is
 allowed, so that a person can fix the file without reading code.
 
-Rule-set overrides (``rules:``) are a mapping of rule name -> number or boolean. The rule names
+Rule-set overrides (``rules:``) are a mapping of rule name -> number (every rule is a threshold). The rule names
 belong to the decision rules (``decide.py``); pass ``rule_names`` to validate them here, otherwise
 the loop validates them when it applies the overrides.
 
@@ -85,13 +85,8 @@ def _number(value: Any) -> Any:
 StrictNumber = Annotated[int | float, BeforeValidator(_number)]
 
 
-def _rule_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    return _number(value)
-
-
-RuleValue = Annotated[bool | int | float, BeforeValidator(_rule_value)]
+# Every rule of the decision rule sets is a threshold (decide.py), so an override is a number.
+RuleValue = StrictNumber
 
 
 class _Spec(BaseModel):
@@ -432,7 +427,7 @@ def _pydantic_problem(problem: yamlfile.FieldProblem, source: str) -> SpecError:
     elif ".sweep" in problem.field:
         allowed = "{min: A, max: B, step: C} or a list of values"
     elif top == "rules":
-        allowed = "a number or true/false per rule"
+        allowed = "a number per rule"
     field = problem.field if problem.field != "(document)" else None
     return SpecError(message, file=source, line=problem.line, field=field, allowed=allowed)
 

@@ -142,6 +142,17 @@ class Ledger:
         except ValueError:  # no commits yet
             return None
 
+    def committed_text(self, path: Path) -> str | None:
+        """``path``'s content at HEAD (absolute, or relative to the workspace); None if not committed."""
+        absolute = path if path.is_absolute() else self.workspace / path
+        try:
+            relative = absolute.resolve().relative_to(self.root).as_posix()
+            blob = self.repo.head.commit.tree / relative
+        except (ValueError, KeyError):  # outside the repository, no commit yet, or not in HEAD
+            return None
+        data: bytes = blob.data_stream.read()
+        return data.decode("utf-8", errors="replace")
+
     def is_dirty(self, paths: Iterable[str]) -> bool:
         rel = [self._repo_path(p) for p in paths]
         return bool(rel) and bool(self._git("status", "--porcelain", "--", *rel).strip())

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import subprocess
-from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator.commands import Context, add_workspace_argument
 from orchestrator.errors import WorkspaceError
+
+if TYPE_CHECKING:
+    from orchestrator.ledger import Ledger
 
 NAME = "render"
 GROUP = "hypotheses"
@@ -43,13 +45,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from orchestrator.decide import RULE_NAMES
     from orchestrator.hypotheses import load_hypothesis
     from orchestrator.strategies import load_registry, render_strategy
 
     workspace = ctx.workspace()
     registry = load_registry(workspace)
     path = hypothesis_path(workspace, args.id)
-    spec = load_hypothesis(path, registry=registry, rule_names=known_rule_names(),
+    spec = load_hypothesis(path, registry=registry, rule_names=RULE_NAMES,
                            display_path=_relative(path, workspace))
     rendered = render_strategy(spec, registry)
     if args.print_only:
@@ -57,9 +60,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     folder = args.output if args.output is not None else workspace / STRATEGIES_FOLDER / spec.id
     folder = folder if folder.is_absolute() else ctx.cwd / folder
+    ledger = _ledger(workspace)
     for name, text in sorted(rendered.files.items()):
         target = folder / name
-        before, against = previous_version(target)
+        before, against = previous_version(target, ledger)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8", newline="\n")
         shown = _relative(target, workspace)
@@ -82,54 +86,23 @@ def hypothesis_path(workspace: Path, hypothesis_id: str) -> Path:
     )
 
 
-def known_rule_names() -> Collection[str] | None:
-    """The decision rules' names, so that a misspelt override is caught while rendering too."""
+def _ledger(workspace: Path) -> Ledger | None:
+    from orchestrator.ledger import Ledger
+
     try:
-        from orchestrator.decide import RULE_NAMES
-    except ImportError:  # the decision module is optional here: the loop checks overrides anyway
+        return Ledger(workspace)
+    except WorkspaceError:  # not a git repository: there is no committed version to compare with
         return None
-    return RULE_NAMES
 
 
-def previous_version(path: Path) -> tuple[str | None, str]:
+def previous_version(path: Path, ledger: Ledger | None) -> tuple[str | None, str]:
     """The text to diff against and what it is: the last committed version, else the file on disk."""
-    committed = committed_text(path)
+    committed = ledger.committed_text(path) if ledger is not None else None
     if committed is not None:
         return committed, "HEAD"
     if path.is_file():
         return path.read_text(encoding="utf-8", errors="replace"), "on disk"
     return None, "new"
-
-
-def committed_text(path: Path) -> str | None:
-    """``path``'s content at HEAD of the git repository that contains it (None if none, or untracked).
-
-    A read-only ``git show``; the ledger (GitPython) owns every write to the repository.
-    """
-    folder = path.parent
-    while not folder.is_dir():
-        if folder.parent == folder:
-            return None
-        folder = folder.parent
-    root = _git(folder, "rev-parse", "--show-toplevel")
-    if root is None:
-        return None
-    try:
-        relative = path.resolve().relative_to(Path(root.strip()).resolve())
-    except ValueError:
-        return None
-    return _git(Path(root.strip()), "show", f"HEAD:{relative.as_posix()}")
-
-
-def _git(folder: Path, *args: str) -> str | None:
-    try:
-        result = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, timeout=30,
-                                check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if result.returncode != 0:
-        return None
-    return result.stdout.decode("utf-8", errors="replace")
 
 
 def _show_diff(ctx: Context, shown: str, before: str | None, against: str, after: str) -> None:

@@ -121,3 +121,14 @@ def test_a_stale_index_lock_from_a_killed_run_is_removed(tmp_path: Path) -> None
 def test_a_folder_outside_git_is_an_actionable_error(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="git init"):
         Ledger(tmp_path / "nowhere")
+
+
+def test_committed_text_is_the_version_at_head_not_the_one_on_disk(tmp_path: Path) -> None:
+    ledger = _repo(tmp_path)
+    assert ledger.committed_text(Path("state/H-007.json")) is None  # no commit yet
+    _step(ledger, tmp_path, 1, "generate")
+    (tmp_path / "state" / "H-007.json").write_text('{"seq": 99}\n')  # edited, not committed
+    assert ledger.committed_text(Path("state/H-007.json")) == '{"seq": 1}\n'
+    assert ledger.committed_text(tmp_path / "state" / "H-007.json") == '{"seq": 1}\n'  # absolute path too
+    assert ledger.committed_text(Path("state/never-committed.json")) is None
+    assert ledger.committed_text(tmp_path.parent / "outside.txt") is None

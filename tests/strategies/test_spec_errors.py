@@ -60,6 +60,9 @@ CASES = [
      7, "cash", "a positive number of dollars", "cash must be positive"),
     ("H-016.yaml", _file("H-016", "parameters:\n  top: 5\n", template="dual_momentum"),
      8, "parameters.top", "top <= universe_size", "requires top <= universe_size, but top = 5, universe_size = 4"),
+    # every decision rule is a threshold: true/false is not an override
+    ("H-017.yaml", _file("H-017", "rules:\n  min_sharpe: true\n"),
+     8, "rules.min_sharpe", "a number per rule", "True is not a number"),
 ]
 
 
