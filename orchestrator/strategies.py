@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+import orchestrator
 from orchestrator import yamlfile
 from orchestrator.errors import TemplateError
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from orchestrator.hypotheses import HypothesisSpec
 
 # The repository's (or installed tree's) templates folder; a workspace's templates/ comes first.
-BUILTIN_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+BUILTIN_TEMPLATES = orchestrator.BUILTIN_TEMPLATES
 STRATEGIES_SUBFOLDER = "strategies"
 FAMILY_FILE = "family.yaml"
 SIGNAL_TEMPLATE = "signal.py.j2"

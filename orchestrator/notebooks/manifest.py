@@ -27,6 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+import orchestrator
 from orchestrator import yamlfile
 from orchestrator.errors import TemplateError
 from orchestrator.notebooks.records import NotebookKind
@@ -37,7 +38,7 @@ SHARED_CELLS_FOLDER = "cells"
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
 RESULT_TAG = "qcloop-result"
-BUILTIN_NOTEBOOK_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "notebooks"
+BUILTIN_NOTEBOOK_TEMPLATES = orchestrator.BUILTIN_TEMPLATES / "notebooks"
 
 
 class CellEntry(BaseModel):
