@@ -69,11 +69,12 @@ class OperatorReport:
 
 
 def _load_notebook(text: str, name: str) -> Any:
-    import nbformat
+    from orchestrator.errors import MalformedNotebookError
+    from orchestrator.notebooks.classify import read_notebook
 
     try:
-        return nbformat.reads(text, as_version=4)
-    except Exception as exc:
+        return read_notebook(text, source=name)
+    except MalformedNotebookError as exc:
         raise InvalidArgumentError(f"{name} is not a readable notebook: {exc}") from exc
 
 
@@ -160,7 +161,7 @@ def run_notebook(
     kernel_name: str = "python3", as_user: UserRecord | None = None,
 ) -> OperatorReport:
     """Do what a person clicking Run All does (module docstring); returns what happened."""
-    import nbformat
+    from orchestrator.notebooks.render import notebook_text
 
     chosen = OperatorMode(mode)
     record = backend.find_project(str(project))
@@ -194,7 +195,7 @@ def run_notebook(
             executed.cells[index].outputs = []
     _sync_objects(backend, backend.owner_of(record), record.organization_id, before=before, after=after,
                   report=report)
-    backend.put_file(record.project_id, file, nbformat.writes(executed))
+    backend.put_file(record.project_id, file, notebook_text(executed))
     report.saved = True
     return report
 
