@@ -26,6 +26,7 @@ from jupyter_client.kernelspec import NoSuchKernel
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+from traitlets.config import Config
 
 import orchestrator
 from orchestrator.errors import NotebookError
@@ -52,6 +53,26 @@ def kernel_environment(data_folder: Path, extra_env: Mapping[str, str] | None = 
     return env
 
 
+# A Unix socket path must fit in sockaddr_un (108 bytes on Linux, 104 on macOS), with room for the
+# "-<port>" suffixes jupyter_client appends.
+_MAX_IPC_PREFIX = 90
+
+
+def _kernel_transport(scratch: Path) -> Config:
+    """Talk to the kernel over Unix sockets in the scratch folder where possible.
+
+    Over TCP the kernel warns on every start that its traffic is unencrypted (and any local user
+    could connect to its ports); IPC sockets in a private temporary folder avoid both. Windows, or a
+    temporary folder whose path is too long for a socket name, falls back to TCP on 127.0.0.1.
+    """
+    config = Config()
+    prefix = str(scratch / "kernel")
+    if os.name == "posix" and len(prefix) <= _MAX_IPC_PREFIX:
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = prefix
+    return config
+
+
 def execute_notebook(notebook: NotebookNode, *, data_folder: Path, timeout: float,
                      kernel_name: str = "python3", extra_env: Mapping[str, str] | None = None,
                      workdir: Path | None = None) -> NotebookNode:
@@ -66,6 +87,7 @@ def execute_notebook(notebook: NotebookNode, *, data_folder: Path, timeout: floa
         client = NotebookClient(
             executed, timeout=int(timeout), kernel_name=kernel_name, allow_errors=False,
             record_timing=False, resources={"metadata": {"path": str(workdir or scratch)}},
+            config=_kernel_transport(Path(scratch)),
         )
         try:
             client.execute(env=env)
