@@ -69,6 +69,11 @@ DEFAULT_LOADING_TIMEOUT = 120.0
 PAPER_DATA_PROVIDERS = {"QuantConnectBrokerage": {"id": "QuantConnectBrokerage"}}
 
 
+def fields(**values: Any) -> dict[str, Any]:
+    """A request's fields, leaving out the optional ones not given (``None``)."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def _describe_validation(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first.get("loc", ())) or "(top level)"
@@ -170,10 +175,8 @@ class QCClient:
     def create_project(self, name: str, *, language: Language = Language.PYTHON,
                        organization_id: str | None = None) -> Project:
         """``projects/create``. Not retried when the outcome is unknown: reconcile by name."""
-        payload: dict[str, Any] = {"name": name, "language": Language(language).value}
-        organization = organization_id or self.credentials.organization_id
-        if organization:
-            payload["organizationId"] = organization
+        payload = fields(name=name, language=Language(language).value,
+                         organizationId=organization_id or self.credentials.organization_id or None)
         data = self._call("projects/create", payload, object_name=name)
         projects = parse_models(Project, data.get("projects"), endpoint="projects/create", key="projects")
         if not projects:
@@ -192,12 +195,7 @@ class QCClient:
 
     def list_projects(self, *, start: int | None = None, end: int | None = None) -> list[Project]:
         """``projects/read`` without an id: all projects, or those in ``[start, end)``."""
-        payload: dict[str, Any] = {}
-        if start is not None:
-            payload["start"] = start
-        if end is not None:
-            payload["end"] = end
-        data = self._call("projects/read", payload)
+        data = self._call("projects/read", fields(start=start, end=end))
         return parse_models(Project, data.get("projects"), endpoint="projects/read", key="projects")
 
     def iter_projects(self, *, page_size: int = PROJECT_PAGE_SIZE) -> Iterator[Project]:
@@ -222,14 +220,10 @@ class QCClient:
     ) -> None:
         """``projects/update``. ``parameters`` replaces the project's parameters (``{}`` clears them);
         they are sent as ``[{key, value}]``, the JSON twin of lean-cli's ``parameters[i][key]`` form."""
-        payload: dict[str, Any] = {"projectId": project_id}
-        if name is not None:
-            payload["name"] = name
-        if description is not None:
-            payload["description"] = description
-        if parameters is not None:
-            payload["parameters"] = [{"key": key, "value": str(value)} for key, value in parameters.items()]
-        self._call("projects/update", payload)
+        listed = None if parameters is None else [{"key": key, "value": str(value)}
+                                                  for key, value in parameters.items()]
+        self._call("projects/update", fields(projectId=project_id, name=name, description=description,
+                                             parameters=listed))
 
     def delete_project(self, project_id: int) -> None:
         self._call("projects/delete", {"projectId": project_id})
@@ -321,12 +315,7 @@ class QCClient:
 
     def update_backtest(self, project_id: int, backtest_id: str, *, name: str | None = None,
                         note: str | None = None) -> None:
-        payload: dict[str, Any] = {"projectId": project_id, "backtestId": backtest_id}
-        if name is not None:
-            payload["name"] = name
-        if note is not None:
-            payload["note"] = note
-        self._call("backtests/update", payload)
+        self._call("backtests/update", fields(projectId=project_id, backtestId=backtest_id, name=name, note=note))
 
     def delete_backtest(self, project_id: int, backtest_id: str) -> None:
         self._call("backtests/delete", {"projectId": project_id, "backtestId": backtest_id})
@@ -400,18 +389,13 @@ class QCClient:
         target: OptimizationTarget | str, target_to: TargetDirection | str, target_value: float | None,
         constraints: Sequence[OptimizationConstraint], strategy: str,
     ) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "projectId": project_id, "name": name,
-            "target": OptimizationTarget(target).value, "targetTo": TargetDirection(target_to).value,
-            "strategy": strategy,
-            "parameters": [parameter.model_dump() for parameter in parameters],
-            "constraints": [constraint.model_dump(mode="json") for constraint in constraints],
-        }
-        if compile_id is not None:
-            payload["compileId"] = compile_id
-        if target_value is not None:
-            payload["targetValue"] = target_value
-        return payload
+        return fields(
+            projectId=project_id, compileId=compile_id, name=name,
+            target=OptimizationTarget(target).value, targetTo=TargetDirection(target_to).value,
+            targetValue=target_value, strategy=strategy,
+            parameters=[parameter.model_dump() for parameter in parameters],
+            constraints=[constraint.model_dump(mode="json") for constraint in constraints],
+        )
 
     def estimate_optimization(
         self, project_id: int, compile_id: str | None, name: str, parameters: Sequence[OptimizationParameter],
@@ -490,20 +474,12 @@ class QCClient:
         return parse_model(LiveDeployment, data, endpoint="live/create", key="deployId")
 
     def read_live(self, project_id: int, deploy_id: str | None = None) -> LiveAlgorithm:
-        payload: dict[str, Any] = {"projectId": project_id}
-        if deploy_id is not None:
-            payload["deployId"] = deploy_id
-        data = self._call("live/read", payload)
+        data = self._call("live/read", fields(projectId=project_id, deployId=deploy_id))
         return parse_model(LiveAlgorithm, data, endpoint="live/read", key="live")
 
     def list_live(self, *, status: str | None = None, project_id: int | None = None) -> list[LiveSummary]:
         """``live/list``; ``status`` is one of Running, Stopped, RuntimeError, Liquidated."""
-        payload: dict[str, Any] = {}
-        if status is not None:
-            payload["status"] = status
-        if project_id is not None:
-            payload["projectId"] = project_id
-        data = self._call("live/list", payload)
+        data = self._call("live/list", fields(status=status, projectId=project_id))
         return parse_models(LiveSummary, data.get("live"), endpoint="live/list", key="live")
 
     def stop_live(self, project_id: int) -> None:

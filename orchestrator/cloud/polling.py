@@ -109,14 +109,15 @@ def poll_until(
     progress: ProgressCallback | None = None,
     sleep: Sleep = time.sleep,
     clock: Clock = time.time,
-    delays: Iterator[float] | None = None,
+    delay: Callable[[T], float] | None = None,
 ) -> T:
     """Call ``read`` until ``done`` holds, sleeping by the schedule; ``WaitTimeoutError`` at the deadline.
 
-    The last sleep is shortened so that one final poll happens exactly at the deadline.
+    ``delay(value)`` may choose the sleep after an unfinished ``value`` (default: the schedule). The
+    last sleep is shortened so that one final poll happens exactly at the deadline.
     """
     deadline = Deadline(timeout, clock)
-    schedule = delays if delays is not None else poll_delays()
+    schedule = poll_delays()
     while True:
         value = read()
         fraction, status = describe(value)
@@ -124,10 +125,11 @@ def poll_until(
             progress(fraction, status)
         if done(value):
             return value
+        pause = delay(value) if delay is not None else next(schedule)
         remaining = deadline.remaining
         if remaining <= 0:
             raise WaitTimeoutError(what, waited_seconds=deadline.elapsed, last_status=status)
-        sleep(min(next(schedule), remaining))
+        sleep(min(pause, remaining))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -178,30 +180,28 @@ def wait_for_backtest(
     recheck_delay: float = TOTAL_PERFORMANCE_RECHECK_DELAY,
 ) -> BacktestOutcome:
     """Poll ``backtests/read`` until the backtest has finished (see the module docstring)."""
-    deadline = Deadline(timeout, clock)
     schedule = poll_delays()
     rechecks = 0
-    what = f"backtest {backtest_id} of project {project_id}"
-    while True:
-        backtest = client.read_backtest(project_id, backtest_id)
-        fraction, status = _describe_backtest(backtest)
-        if progress is not None:
-            progress(fraction, status)
-        if backtest.finished:
-            return BacktestOutcome(backtest)
-        if backtest.results_ready:  # only totalPerformance is missing
-            if rechecks >= total_performance_rechecks:
-                outcome = BacktestOutcome(backtest, total_performance_missing=True)
-                log.warning("%s", outcome.warning)
-                return outcome
-            rechecks += 1
-            delay = recheck_delay
-        else:
-            delay = next(schedule)
-        remaining = deadline.remaining
-        if remaining <= 0:
-            raise WaitTimeoutError(what, waited_seconds=deadline.elapsed, last_status=status)
-        sleep(min(delay, remaining))
+
+    def done(backtest: Backtest) -> bool:
+        nonlocal rechecks
+        if backtest.finished or not backtest.results_ready:
+            return backtest.finished
+        rechecks += 1  # only totalPerformance is missing: recheck a bounded number of times
+        return rechecks > total_performance_rechecks
+
+    def delay(backtest: Backtest) -> float:
+        return recheck_delay if backtest.results_ready else next(schedule)
+
+    backtest = poll_until(
+        lambda: client.read_backtest(project_id, backtest_id), done,
+        what=f"backtest {backtest_id} of project {project_id}", timeout=timeout,
+        describe=_describe_backtest, progress=progress, sleep=sleep, clock=clock, delay=delay,
+    )
+    outcome = BacktestOutcome(backtest, total_performance_missing=not backtest.finished)
+    if outcome.warning:
+        log.warning("%s", outcome.warning)
+    return outcome
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ base_delay * 2**(n-1)))`` before retry ``n``) on HTTP 5xx, HTTP 429, connection 
 Repeating them cannot do harm: the second call has the same effect as the first.
 
 Calls that *create* something that costs quota or money (``UNSAFE_TO_REPEAT``: projects, files,
-compiles, backtests, optimizations, live deployments, Object Store writes) are different. Once the
+backtests, optimizations, live deployments, Object Store writes) are different. Once the
 request may have reached the service, a missing answer says nothing about whether the object exists:
 a timeout while waiting for the reply, a connection reset after sending, an HTTP 5xx (the service may
 have failed after creating the object) or a 200 whose body is not JSON. Repeating the call could start
@@ -37,6 +37,7 @@ service echoes the signature hash in the second form, so every text taken from a
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import json
 import logging
@@ -67,10 +68,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://www.quantconnect.com/api/v2/"
 
+# compile/create is not here: a compile costs nothing, cannot be looked up by name afterwards, and a
+# second one only yields another compile id, so it is retried like a read.
 UNSAFE_TO_REPEAT: frozenset[str] = frozenset({
     "projects/create",
     "files/create",
-    "compile/create",
     "backtests/create",
     "optimizations/create",
     "live/create",
@@ -142,6 +144,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # asctime dates carry no zone; every HTTP-date is GMT (RFC 7231 7.1.1.1)
+        when = when.replace(tzinfo=dt.UTC)
     return max(0.0, when.timestamp() - now)
 
 
@@ -311,7 +315,7 @@ class Transport:
                 response = self.session.post(url, json=dict(payload), headers=self._headers(),
                                              timeout=self.timeout)
         except requests.exceptions.RequestException as exc:
-            raise self._translate(endpoint, exc, unsafe, object_name) from exc
+            raise self._translate(endpoint, url, exc, unsafe, object_name) from exc
         if log.isEnabledFor(logging.DEBUG):
             log.debug("POST %s %s -> HTTP %d in %.0f ms", endpoint, dumps_for_log(payload),
                       response.status_code, (self._clock() - started) * 1000)
@@ -322,7 +326,7 @@ class Transport:
             response = self.session.get(url, timeout=self.timeout,
                                         headers={"User-Agent": f"qcloop/{__version__}"})
         except requests.exceptions.RequestException as exc:
-            raise self._translate(where, exc, False, None) from exc
+            raise self._translate(where, url, exc, False, None) from exc
         if response.status_code >= 500 or response.status_code == 429:
             raise _RetryableError(
                 RequestFailedError(f"the download failed with HTTP {response.status_code}", endpoint=where,
@@ -342,17 +346,19 @@ class Transport:
     # translation of failures
 
     def _translate(
-        self, endpoint: str, exc: requests.exceptions.RequestException, unsafe: bool, object_name: str | None,
+        self, endpoint: str, url: str, exc: requests.exceptions.RequestException, unsafe: bool,
+        object_name: str | None,
     ) -> Exception:
-        """The error (or retry signal) for an exception raised by ``requests``."""
+        """The error (or retry signal) for an exception ``requests`` raised while requesting ``url``."""
+        host = urlsplit(url).netloc  # the API's host, or a download's (never the signed URL itself)
         if isinstance(exc, requests.exceptions.SSLError):
             return TransportError(
-                f"TLS error talking to {urlsplit(self.base_url).netloc}", endpoint=endpoint,
+                f"TLS error talking to {host}", endpoint=endpoint,
                 hint="check the system's CA certificates and any HTTPS proxy",
             )
         if _never_sent(exc):
             error = TransportError(
-                f"could not connect to {urlsplit(self.base_url).netloc}", endpoint=endpoint,
+                f"could not connect to {host}", endpoint=endpoint,
                 hint="check the network, the base URL, and that the service (or the emulator) is running",
             )
             return _RetryableError(error, reason="could not connect")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import secrets
 import signal
@@ -79,6 +78,9 @@ Examples:
   qcloop emulator run-notebook 20000001
   qcloop emulator run-notebook "My Project" research.ipynb --mode raises --fail-cell 2
 """
+
+
+EMULATOR_CREDENTIALS_HINT = "set QC_USER_ID and QC_API_TOKEN to what `qcloop emulator serve` printed"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -170,7 +172,6 @@ def build_server(args: argparse.Namespace, ctx: Context) -> tuple[EmulatorServer
     """The configured server (not started) and the banner lines to print once."""
     from orchestrator.emulator.backend import EmulatorBackend
     from orchestrator.emulator.faults import parse_fault_spec
-    from orchestrator.emulator.operator import operator_hook
     from orchestrator.emulator.server import EmulatorServer
 
     faults = parse_fault_spec(args.faults) if args.faults else None
@@ -183,7 +184,7 @@ def build_server(args: argparse.Namespace, ctx: Context) -> tuple[EmulatorServer
     register_secret(token)
     user, _ = backend.register_user(user_id, token)
     server = EmulatorServer(backend, args.host, args.port, auth_failure_status=args.auth_failure,
-                            faults=faults, operator=operator_hook(backend))
+                            faults=faults)  # with the simulated person's endpoint, as every server has
     lines = [
         f"data folder: {data_folder or 'none (backtests will fail: pass --data-folder)'}",
         f"state: {args.state_dir or 'in memory (pass --state-dir to keep it)'}",
@@ -215,6 +216,7 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
     try:
         server.start()
     except OSError as exc:
+        server.backend.close()  # its workers may already be re-running jobs of the state dir
         raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", field="--port",
                           hint="stop whatever uses that port, or choose another with --port") from exc
     ctx.out(f"qcloop emulator: QuantConnect API v2 at {server.url}")
@@ -257,7 +259,9 @@ def _run_locally(args: argparse.Namespace) -> dict[str, Any]:
 
     if not (args.state_dir / "state.json").is_file():
         raise ConfigError("holds no emulator state (no state.json)", field="--state-dir")
-    backend = EmulatorBackend(data_folder=args.data_folder, state_dir=args.state_dir, workers=1)
+    # Only the notebook runs: jobs the stopped emulator left unfinished wait for its next `serve`.
+    backend = EmulatorBackend(data_folder=args.data_folder, state_dir=args.state_dir, workers=1,
+                              resume_jobs=False)
     try:
         return run_notebook(backend, args.project, args.file, mode=args.mode, fail_cell=args.fail_cell,
                             timeout=args.timeout).to_json()
@@ -268,22 +272,20 @@ def _run_locally(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_remotely(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    from orchestrator.emulator.auth import signature_hash
+    from orchestrator.cloud.auth import auth_headers, request_timestamp
     from orchestrator.emulator.urls import OPERATOR_PATH
 
     workspace = ctx.workspace_arg or find_workspace(ctx.cwd)
     creds = find_credentials(workspace, environ=ctx.environ, home=ctx.home)
     if creds is None:
-        raise CredentialsError("no credentials for the emulator",
-                               hint="set QC_USER_ID and QC_API_TOKEN to what `qcloop emulator serve` printed")
-    stamp = str(int(time.time()))
-    signed = signature_hash(creds.api_token.get_secret_value(), stamp)
-    basic = base64.b64encode(f"{creds.user_id}:{signed}".encode()).decode()
+        raise CredentialsError("no credentials for the emulator", hint=EMULATOR_CREDENTIALS_HINT)
+    register_secret(creds.api_token)
+    signature = auth_headers(creds.user_id, creds.api_token, request_timestamp(time.time))
     body = json.dumps({"project": args.project, "file": args.file, "mode": args.mode,
                        "failCell": args.fail_cell, "timeout": args.timeout}).encode()
     url = args.url.split("/api/v2")[0].rstrip("/") + OPERATOR_PATH
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "Timestamp": stamp, "Authorization": f"Basic {basic}"})
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json", **signature})
     try:
         with urllib.request.urlopen(request, timeout=args.timeout + 30) as response:
             reply = json.loads(response.read())
@@ -295,9 +297,21 @@ def _run_remotely(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         raise QcloopError(f"cannot reach the emulator at {args.url}: {exc}",
                           hint="start it with `qcloop emulator serve`, or pass --url or --state-dir") from exc
     if not reply.get("success"):
-        raise QcloopError("the emulator refused: " + "; ".join(reply.get("errors") or ["no reason given"]))
+        _refused(reply)
     report: dict[str, Any] = reply["report"]
     return report
+
+
+def _refused(reply: dict[str, Any]) -> None:
+    """Raise the error for a refusal; the emulator quotes the signature hash on a bad signature, as
+    the service does, so its texts are scrubbed before they are shown."""
+    from orchestrator.cloud.transport import AUTH_ERROR_PREFIXES, service_errors
+
+    errors = service_errors(reply) or ["no reason given"]
+    if any(error.startswith(AUTH_ERROR_PREFIXES) for error in errors):
+        raise CredentialsError("the emulator refused the credentials: " + "; ".join(errors),
+                               hint=EMULATOR_CREDENTIALS_HINT)
+    raise QcloopError("the emulator refused: " + "; ".join(errors))
 
 
 def _json_or_none(raw: bytes) -> Any:

@@ -43,6 +43,7 @@ from orchestrator.emulator.state import UserRecord
 log = logging.getLogger("orchestrator.emulator")
 
 OperatorHook = Callable[[UserRecord, Mapping[str, Any]], dict[str, Any]]
+Handler = Callable[[UserRecord, Params], dict[str, Any]]
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -111,11 +112,14 @@ class EmulatorApp:
         return response
 
     def _serve(self, endpoint: str, request: Request) -> Response:
+        handler: Handler = getattr(self.responses, urls.ROUTES[endpoint])
+        return self._answer(endpoint, request, handler)
+
+    def _answer(self, what: str, request: Request, handler: Handler) -> Response:
+        """Authenticate, parse the fields, run ``handler``: every failure in its wire form."""
         try:
             user = self._authenticate(request)
-            params = self._params(request)
-            handler = getattr(self.responses, urls.ROUTES[endpoint])
-            return json_response(handler(user, params))
+            return json_response(handler(user, self._params(request)))
         except AuthenticationFailedError as exc:
             if self.auth_failure_status == 401:
                 return json_response(exc.body(), 401, {"WWW-Authenticate": 'Basic realm="QuantConnect API"'})
@@ -123,9 +127,9 @@ class EmulatorApp:
         except ServiceError as exc:
             return json_response(exc.body(), exc.status, exc.headers)
         except Exception:
-            log.exception("the emulator failed on %s (a bug in the emulator)", endpoint)
+            log.exception("the emulator failed on %s (a bug in the emulator)", what)
             return json_response({"success": False, "errors": [
-                f"Internal error in the qcloop emulator while serving {endpoint}: see its log"]}, 500)
+                f"Internal error in the qcloop emulator while serving {what}: see its log"]}, 500)
 
     def _authenticate(self, request: Request) -> UserRecord:
         signature = parse_signature(request.headers.get("Authorization"), request.headers.get("Timestamp"))
@@ -187,13 +191,9 @@ class EmulatorApp:
                         headers={"Content-Disposition": 'attachment; filename="object-store.zip"'})
 
     def _operator(self, request: Request) -> Response:
-        try:
-            user = self._authenticate(request)
+        def run(user: UserRecord, params: Params) -> dict[str, Any]:
             if self.operator is None:
                 raise UnknownEndpointError(urls.OPERATOR_PATH)
-            params = self._params(request)
-            return json_response({**self.operator(user, params.data), "success": True})
-        except AuthenticationFailedError as exc:
-            return json_response(exc.body(), 401 if self.auth_failure_status == 401 else exc.status)
-        except ServiceError as exc:
-            return json_response(exc.body(), exc.status)
+            return {**self.operator(user, params.data), "success": True}
+
+        return self._answer(urls.OPERATOR_PATH, request, run)

@@ -72,7 +72,8 @@ class BacktestsMixin(BackendCore):
             with self._mutating():
                 record.phase = JobPhase.RUNNING
             result = run_project(self.runner, files, request, progress)
-            self.store.save_result(record.backtest_id, result)
+            if not self._save_result(record.backtest_id, result):
+                return
             with self._mutating() as state:
                 record.phase = JobPhase.DONE
                 record.failed = result.get("status") != COMPLETED

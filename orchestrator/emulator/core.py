@@ -66,6 +66,7 @@ class BackendCore:
         extra_modules: Sequence[str] = (),
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        resume_jobs: bool = True,
     ) -> None:
         self.data_folder = data_folder
         self.timing = timing or Timing.real()
@@ -84,7 +85,8 @@ class BackendCore:
         self._aborts: dict[str, threading.Event] = {}
         self._executor = ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="qcloop-emulator")
         self._closed = False
-        self._after_load()
+        if resume_jobs:  # off for a short visit to a stopped emulator's state (run-notebook)
+            self._after_load()
 
     def _after_load(self) -> None:
         """Called once the state is loaded (``EmulatorBackend`` resumes unfinished jobs here)."""
@@ -95,13 +97,14 @@ class BackendCore:
     def close(self, *, wait: bool = False) -> None:
         """Stop: queued jobs are cancelled, a running engine call ends in its thread (``wait=True``
         waits for it) without saving anything more, so another backend may take the state dir over."""
-        self._closed = True
-        for event in self._aborts.values():
+        with self._lock:  # a job saves under the lock, so once this returns nothing more is written
+            self._closed = True
+        for event in list(self._aborts.values()):
             event.set()
         self._executor.shutdown(wait=wait, cancel_futures=True)
         # Jobs cancelled in the queue never finish: release readers waiting on them (a restart with
         # the same state dir runs them again).
-        for event in self._done.values():
+        for event in list(self._done.values()):
             event.set()
 
     def wait_idle(self, timeout: float = 120.0) -> bool:
@@ -116,11 +119,20 @@ class BackendCore:
             if not self._closed:
                 self.store.save(self._state)
 
+    def _save_result(self, job_id: str, result: dict[str, Any]) -> bool:
+        """Keep a finished job's full result; False (and nothing written) once the backend is closed."""
+        with self._lock:
+            if self._closed:
+                return False
+            self.store.save_result(job_id, result)
+            return True
+
     def _submit(self, job_id: str, work: Callable[[], None], timing: Timing) -> None:
         done = threading.Event()
         self._done[job_id] = done
         self._gates[job_id] = Gate(timing, self.clock, done)
-        if self._closed:
+        if self._closed:  # it will never run: no reader may wait for it (close() released the others)
+            done.set()
             return
 
         def run() -> None:

@@ -10,7 +10,8 @@ Faults:
 
 ============== =====================================================================================
 ``429``        HTTP 429 with ``Retry-After`` (seconds; default 1) and a JSON error body
-``500`` ...    HTTP 500/502/503/504 with a JSON error body (the request is not processed)
+``500``        HTTP 500 with an ASP.NET-style JSON body ``{"success": false, "Message": ...}``
+``502`` ...    HTTP 502/503/504 with an HTML body, as a gateway sends it (the request is not processed)
 ``slow(S)``    wait S seconds, then process and answer normally (client timeouts fire)
 ``drop``       close the connection without any response; the request is not processed
 ``drop-after`` process the request, then close the connection without a response (the reply is lost:

@@ -60,10 +60,6 @@ class LiveMixin(BackendCore):
                 f"The qcloop emulator only paper-trades: brokerage id '{brokerage.get('id')}' is not emulated, "
                 f"use '{PAPER_BROKERAGE}'")
         data_folder = self._require_data()
-        with self._lock:
-            active = any(d.project_id == project.project_id and d.status in ACTIVE for d in self._state.live)
-        if active:
-            raise ConflictError("The project already has a running live algorithm: stop it first")
         cash = _starting_cash(brokerage.get("cash"))
         record = LiveRecord(
             deploy_id=f"L-{new_hex()}", project_id=project.project_id, organization_id=project.organization_id,
@@ -71,7 +67,9 @@ class LiveMixin(BackendCore):
             parameters={**project.parameters, **{str(k): as_parameter(v) for k, v in (parameters or {}).items()}},
             launched=utc_now(), starting_cash=cash, cash=cash,
         )
-        with self._mutating() as state:
+        with self._mutating() as state:  # checked and added at once: two racing creates, one deployment
+            if any(d.project_id == project.project_id and d.status in ACTIVE for d in state.live):
+                raise ConflictError("The project already has a running live algorithm: stop it first")
             state.live.append(record)
         self._start_live(record, build.files, data_folder)
         return record
@@ -89,7 +87,8 @@ class LiveMixin(BackendCore):
             request = RunRequest(Path("."), data_folder, dict(record.parameters), start=start, end=end,
                                  cash=record.starting_cash)
             result = run_project(self.runner, files, request, lambda _: None)
-            self.store.save_result(record.deploy_id, result)
+            if not self._save_result(record.deploy_id, result):
+                return
             with self._mutating():
                 record.phase = JobPhase.DONE
                 if result.get("status") != COMPLETED:

@@ -22,11 +22,24 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from orchestrator.emulator.errors import InvalidArgumentError
+
 PREVIEW_CHARS = 1000
 
 
 def normalize_key(key: str) -> str:
     return "/".join(part for part in key.strip().split("/") if part)
+
+
+def valid_key(key: str) -> str:
+    """The normalized key of an object being set; refuses an empty key and ``.``/``..`` segments
+    (a key is also a path: the simulated person sees each object as a file under a folder)."""
+    clean = normalize_key(key)
+    if not clean:
+        raise InvalidArgumentError("key is required")
+    if any(part in (".", "..") for part in clean.split("/")):
+        raise InvalidArgumentError(f"Invalid Object Store key '{key}': a key may not hold '.' or '..' segments")
+    return clean
 
 
 def guess_mime(key: str, data: bytes) -> str:

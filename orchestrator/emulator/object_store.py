@@ -49,12 +49,13 @@ class ObjectStoreMixin(BackendCore):
 
     def set_object(self, user: UserRecord, organization_id: str | None, key: str, data: bytes) -> StoredObject:
         org = self._org_for_objects(user, organization_id)
-        clean = object_rules.normalize_key(key or "")
-        require(bool(clean), "key is required")
+        clean = object_rules.valid_key(key or "")
         blob = self._blob_name(org, clean)
-        self.store.save_blob(blob, data)
         now = utc_now()
+        # The bytes are written under the lock with their record: two writers of one key (or a
+        # writer and a deleter) must not interleave, or a record would describe the other's bytes.
         with self._mutating() as state:
+            self.store.save_blob(blob, data)
             existing = next((o for o in state.objects if o.organization_id == org and o.key == clean), None)
             record = StoredObject(
                 organization_id=org, key=clean, size=len(data), md5=hashlib.md5(data).hexdigest(),
@@ -67,14 +68,16 @@ class ObjectStoreMixin(BackendCore):
 
     def object_properties(self, user: UserRecord, organization_id: str | None, key: str) -> tuple[StoredObject, str]:
         org = self._org_for_objects(user, organization_id)
-        found = self._objects(org).get(object_rules.normalize_key(key or ""))
-        if found is None:
-            raise NotFoundError(f"Object Store key not found: {key}")
-        return found, object_rules.preview(self.store.load_blob(found.blob))
+        with self._lock:  # the record and its bytes together (a delete takes the lock too)
+            found = self._objects(org).get(object_rules.normalize_key(key or ""))
+            if found is None:
+                raise NotFoundError(f"Object Store key not found: {key}")
+            return found, object_rules.preview(self.store.load_blob(found.blob))
 
     def object_bytes(self, organization_id: str, key: str) -> bytes | None:
-        found = self._objects(organization_id).get(object_rules.normalize_key(key))
-        return None if found is None else self.store.load_blob(found.blob)
+        with self._lock:
+            found = self._objects(organization_id).get(object_rules.normalize_key(key))
+            return None if found is None else self.store.load_blob(found.blob)
 
     def list_objects(self, user: UserRecord, organization_id: str | None, path: str | None) -> ObjectList:
         org = self._org_for_objects(user, organization_id)
@@ -90,14 +93,14 @@ class ObjectStoreMixin(BackendCore):
 
     def delete_object(self, user: UserRecord, organization_id: str | None, key: str) -> None:
         org = self._org_for_objects(user, organization_id)
-        objects = self._objects(org)
-        doomed = object_rules.under(objects, object_rules.normalize_key(key or ""))
-        if not doomed:
-            raise NotFoundError(f"Object Store key not found: {key}")
         with self._mutating() as state:
+            objects = self._objects(org)
+            doomed = object_rules.under(objects, object_rules.normalize_key(key or ""))
+            if not doomed:
+                raise NotFoundError(f"Object Store key not found: {key}")
             state.objects = [o for o in state.objects if not (o.organization_id == org and o.key in doomed)]
-        for k in doomed:
-            self.store.delete_blob(objects[k].blob)
+            for k in doomed:
+                self.store.delete_blob(objects[k].blob)
 
     def request_download(self, user: UserRecord, organization_id: str | None, keys: Sequence[str]) -> DownloadJob:
         org = self._org_for_objects(user, organization_id)
@@ -138,4 +141,5 @@ class ObjectStoreMixin(BackendCore):
         return object_rules.zip_archive(contents)
 
     def organization_objects(self, organization_id: str) -> dict[str, bytes]:
-        return {k: self.store.load_blob(o.blob) for k, o in self._objects(organization_id).items()}
+        with self._lock:
+            return {k: self.store.load_blob(o.blob) for k, o in self._objects(organization_id).items()}

@@ -10,6 +10,7 @@ when a handler asks for a type, because form and query values are always strings
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,6 +19,7 @@ from orchestrator.emulator.errors import InvalidArgumentError
 
 _BRACKET_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])+)$")
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
+_INTEGER = re.compile(r"[-+]?\d+")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
@@ -74,6 +76,23 @@ def merge(
     return merged
 
 
+def as_integer(name: str, value: Any) -> int:
+    """``value`` as an integer (forms and query strings send ``"123"``; JSON may send ``123.0``);
+    ``InvalidArgumentError`` naming the field ``name`` otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())  # exact, also beyond float precision
+    if isinstance(value, str | float):
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if number.is_integer():
+            return int(number)
+    raise InvalidArgumentError(f"{name} must be an integer, not {value!r}")
+
+
 class Params:
     """Typed access to the merged request fields; a bad or missing field is ``InvalidArgumentError``."""
 
@@ -87,27 +106,22 @@ class Params:
     def raw(self, name: str, default: Any = None) -> Any:
         return self.data.get(name, default)
 
-    def integer(self, name: str, *, required: bool = False) -> int | None:
+    def _present(self, name: str, required: bool) -> Any:
+        """The field's value, or None when it is absent or empty (an error if it is required)."""
         value = self.data.get(name)
         if value is None or value == "":
             if required:
                 raise InvalidArgumentError(f"{name} is required")
             return None
-        if isinstance(value, bool):
-            raise InvalidArgumentError(f"{name} must be an integer, not {value!r}")
-        try:
-            number = float(value)
-        except (TypeError, ValueError) as exc:
-            raise InvalidArgumentError(f"{name} must be an integer, not {value!r}") from exc
-        if not number.is_integer():
-            raise InvalidArgumentError(f"{name} must be an integer, not {value!r}")
-        return int(number)
+        return value
+
+    def integer(self, name: str, *, required: bool = False) -> int | None:
+        value = self._present(name, required)
+        return None if value is None else as_integer(name, value)
 
     def number(self, name: str, *, required: bool = False) -> float | None:
-        value = self.data.get(name)
-        if value is None or value == "":
-            if required:
-                raise InvalidArgumentError(f"{name} is required")
+        value = self._present(name, required)
+        if value is None:
             return None
         try:
             return float(value)

@@ -32,25 +32,31 @@ def _strip_prefix(path: str) -> str | None:
 def _parse(patch: str) -> list[_FilePatch]:
     files: list[_FilePatch] = []
     current: _FilePatch | None = None
-    hunk: list[str] | None = None
+    hunk: list[str] = []
+    old_left = new_left = 0  # lines the current hunk still holds, by its header's counts
     for line in patch.splitlines():
-        if line.startswith("diff --git "):
-            current, hunk = None, None
+        if old_left > 0 or new_left > 0:
+            # Inside a hunk every line is a hunk line, even one that reads like a header ("--- x"
+            # removes the line "-- x"): the header's counts, not the text, say where the hunk ends.
+            if line.startswith("\\"):
+                continue  # "\ No newline at end of file"
+            entry = line or " "  # an empty context line whose leading space was trimmed
+            if entry[0] not in " +-":
+                name = (current.new or current.old) if current is not None else "?"
+                raise ValueError(f"{name}: a hunk ends early at '{line}' (its @@ header counts more lines)")
+            hunk.append(entry)
+            old_left -= entry[0] in " -"
+            new_left -= entry[0] in " +"
         elif line.startswith("--- "):
             current = _FilePatch(_strip_prefix(line[4:]), None)
             files.append(current)
-            hunk = None
-        elif line.startswith("+++ ") and current is not None and hunk is None:
+        elif line.startswith("+++ ") and current is not None:
             current.new = _strip_prefix(line[4:])
         elif (match := _HUNK.match(line)) and current is not None:
             hunk = []
             current.hunks.append((int(match.group(1)), hunk))
-        elif hunk is not None and line[:1] in (" ", "+", "-"):
-            hunk.append(line)
-        elif hunk is not None and line == "":
-            hunk.append(" ")  # an empty context line whose leading space was trimmed
-        elif line.startswith("\\"):
-            continue  # "\ No newline at end of file"
+            old_left = int(match.group(2) or 1)
+            new_left = int(match.group(4) or 1)
     if not files:
         raise ValueError("the patch holds no file changes (expected '--- a/<file>' and '+++ b/<file>' lines)")
     return files

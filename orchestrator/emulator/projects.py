@@ -147,7 +147,7 @@ class ProjectsMixin(BackendCore):
             if pushed is not None:
                 project.files = self._replaced_files(state, project, pushed, now)
             if libraries is not None:
-                project.libraries = [int(x) for x in libraries]
+                project.libraries = list(libraries)
             if lean_version_id is not None:
                 project.lean_version_id = lean_version_id
             if lean_environment is not None:

@@ -16,7 +16,7 @@ from typing import Any
 from orchestrator.emulator import wire
 from orchestrator.emulator.backend import EmulatorBackend
 from orchestrator.emulator.errors import NotFoundError, require
-from orchestrator.emulator.params import Params
+from orchestrator.emulator.params import Params, as_integer
 from orchestrator.emulator.state import UserRecord
 
 Reply = dict[str, Any]
@@ -132,12 +132,13 @@ class Responses:
 
     def projects_update(self, user: UserRecord, params: Params) -> Reply:
         files = params.sequence("files")
-        libraries = params.sequence("libraries")
+        listed = params.sequence("libraries")
+        libraries = None if listed is None else [as_integer(f"libraries[{i}]", x) for i, x in enumerate(listed)]
         self.backend.update_project(
             user, params.integer("projectId", required=True) or 0,
             name=params.text("name"), description=params.text("description"),
             parameters=self._parameters(params.raw("parameters")) if params.has("parameters") else None,
-            files=files, libraries=[int(x) for x in libraries] if libraries is not None else None,
+            files=files, libraries=libraries,
             lean_version_id=params.integer("versionId"), lean_environment=params.integer("leanEnvironment"),
         )
         return envelope()

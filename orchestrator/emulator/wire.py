@@ -22,6 +22,7 @@ from orchestrator.emulator.backend import (
     ObjectList,
     OptimizationView,
 )
+from orchestrator.emulator.object_rules import human_size
 from orchestrator.emulator.state import (
     CompileRecord,
     FileRecord,
@@ -342,8 +343,6 @@ def object_properties(obj: StoredObject, preview: str) -> dict[str, Any]:
 
 
 def object_list(listing: ObjectList) -> dict[str, Any]:
-    from orchestrator.emulator.object_rules import human_size
-
     objects = []
     for child, stored, size in listing.entries:
         objects.append({

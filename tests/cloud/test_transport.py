@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import time
 from collections.abc import Callable
 
 import pytest
@@ -227,6 +228,21 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after(None, now) is None
 
 
+@pytest.mark.parametrize("form", ["Tue, 14 Nov 2023 22:14:20 GMT",     # RFC 7231's preferred form
+                                  "Tuesday, 14-Nov-23 22:14:20 GMT",   # obsolete RFC 850
+                                  "Tue Nov 14 22:14:20 2023"])         # obsolete asctime: no zone
+def test_an_http_date_is_gmt_whatever_the_local_time_zone(form: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 2023-11-14 22:13:20 UTC is Unix 1_700_000_000 (datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
+    # so each date above is 60 s later; RFC 7231 §7.1.1.1: every HTTP-date is GMT, even asctime's.
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert parse_retry_after(form, 1_700_000_000.0) == 60.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 # ------------------------------------------------------------------------------------------------
 # create calls are never repeated blindly
 
@@ -242,6 +258,16 @@ def test_a_5xx_on_a_create_call_is_outcome_unknown_and_not_retried(
     assert len(adapter.sent) == 1 and clock.sleeps == []
     assert isinstance(caught.value, TransportError)
     assert "qcloop/H-001/baseline/1" in str(caught.value) and "by name" in str(caught.value)
+
+
+def test_a_compile_is_free_and_is_retried_after_a_5xx(client: QCClient, adapter: ScriptedAdapter,
+                                                      clock: FakeClock) -> None:
+    # Repeating compile/create costs nothing and only yields another compile id, so a lost answer is
+    # retried instead of failing the whole backtest workflow.
+    adapter.add("compile/create", Reply(None, status=503, body=b""), ok(compileId="c-2", state="InQueue"))
+    data = client.transport.call("compile/create", {"projectId": 1})
+    assert data["compileId"] == "c-2"
+    assert len(adapter.sent) == 2 and len(clock.sleeps) == 1
 
 
 @pytest.mark.parametrize("failure", [
@@ -363,3 +389,16 @@ def test_a_failed_download_names_the_host_not_the_signed_url(client: QCClient, a
     with pytest.raises(RequestFailedError) as caught:
         client.transport.download(url)
     assert "objects.qc.test" in str(caught.value) and "secret-signature" not in str(caught.value)
+
+
+def test_a_download_that_cannot_connect_names_the_download_host_not_the_api(
+    client: QCClient, adapter: ScriptedAdapter,
+) -> None:
+    url = "https://objects.qc.test/archive.zip?signature=secret-signature"
+    refused = requests.exceptions.ConnectionError(
+        MaxRetryError(None, "/archive.zip",  # type: ignore[arg-type]
+                      NewConnectionError(None, "Failed to establish a new connection: [Errno 111]")))  # type: ignore[arg-type]
+    adapter.add(url, *[refused] * 4)
+    with pytest.raises(TransportError, match=r"could not connect to objects\.qc\.test") as caught:
+        client.transport.download(url)
+    assert "qc.test/api" not in str(caught.value) and "secret-signature" not in str(caught.value)

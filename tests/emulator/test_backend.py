@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 import zipfile
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -242,3 +246,226 @@ def test_state_files_are_written_atomically(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
     assert len(json.loads((tmp_path / "state.json").read_text())["projects"]) == 5
     backend.close()
+
+
+def test_object_store_keys_cannot_climb_out_of_the_store(backend: EmulatorBackend, user: UserRecord) -> None:
+    # The operator exports every key as a file under a folder it hands the kernel: a '..' segment
+    # would write outside that folder, so the key is refused when it is set.
+    for key in ("../escape.txt", "a/../../b", "./here"):
+        with pytest.raises(InvalidArgumentError, match=r"'\.' or '\.\.'"):
+            backend.set_object(user, user.organization_id, key, b"x")
+    assert backend.list_objects(user, user.organization_id, None).entries == []
+
+
+class _PausingStore:
+    """Wraps the backend's state store: the first call of ``method`` pauses (after doing its work, or
+    before with ``before=True``) until released, so that another request can run in between."""
+
+    def __init__(self, inner: Any, method: str, *, before: bool = False) -> None:
+        self._inner = inner
+        self._method = method
+        self._before = before
+        self.paused = threading.Event()
+        self.release = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(self._inner, name)
+        if name != self._method or self.paused.is_set():
+            return real
+
+        def paused_call(*args: Any) -> Any:
+            if self._before:
+                self.paused.set()
+                self.release.wait(10)
+                return real(*args)
+            result = real(*args)
+            self.paused.set()
+            self.release.wait(10)
+            return result
+
+        return paused_call
+
+
+def interleave(backend: EmulatorBackend, store: _PausingStore, first: Callable[[], object],
+               second: Callable[[], object]) -> None:
+    """Run ``first`` until the store pauses it, then ``second``, then let ``first`` finish."""
+    backend.store = store  # type: ignore[assignment]
+    failures: list[BaseException] = []
+
+    def run(call: Callable[[], object]) -> None:
+        try:
+            call()
+        except BaseException as exc:  # a thread's failure is the test's to report
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(first,)), threading.Thread(target=run, args=(second,))]
+    threads[0].start()
+    assert store.paused.wait(10)
+    threads[1].start()
+    threads[1].join(0.3)  # when the store's work is done under the lock, the second call waits here
+    store.release.set()
+    for thread in threads:
+        thread.join(10)
+    assert failures == []
+
+
+def test_concurrent_writes_of_one_key_keep_its_bytes_and_metadata_together(
+    backend: EmulatorBackend, user: UserRecord,
+) -> None:
+    org = user.organization_id
+    interleave(backend, _PausingStore(backend.store, "save_blob"),
+               lambda: backend.set_object(user, org, "k", b"first value"),
+               lambda: backend.set_object(user, org, "k", b"second"))
+    stored, _ = backend.object_properties(user, org, "k")
+    data = backend.object_bytes(org, "k")
+    assert data is not None
+    assert (stored.size, stored.md5) == (len(data), hashlib.md5(data).hexdigest())
+
+
+def test_a_delete_racing_a_write_of_the_same_key_never_leaves_a_record_without_bytes(
+    backend: EmulatorBackend, user: UserRecord,
+) -> None:
+    org = user.organization_id
+    backend.set_object(user, org, "k", b"old")
+    interleave(backend, _PausingStore(backend.store, "delete_blob", before=True),
+               lambda: backend.delete_object(user, org, "k"),
+               lambda: backend.set_object(user, org, "k", b"new"))
+    # whichever came last wins, but a listed key always has its bytes
+    assert backend.object_bytes(org, "k") in (None, b"new")
+
+
+def test_reading_an_object_while_it_is_deleted_never_fails_half_way(
+    backend: EmulatorBackend, user: UserRecord,
+) -> None:
+    org = user.organization_id
+    backend.set_object(user, org, "k", b"bytes")
+    read: list[object] = []
+    interleave(backend, _PausingStore(backend.store, "load_blob", before=True),
+               lambda: read.append(backend.object_properties(user, org, "k")[1]),
+               lambda: backend.delete_object(user, org, "k"))
+    assert read == ["bytes"] and backend.object_bytes(org, "k") is None
+
+
+# -- jobs and shutdown ------------------------------------------------------------------------------
+
+
+class GatedRunner:
+    """An engine stand-in: records each run and blocks until released (no market data needed)."""
+
+    def __init__(self) -> None:
+        self.runs: list[dict[str, str]] = []
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, request: Any, progress: Callable[[float], None]) -> dict[str, Any]:
+        self.runs.append(dict(request.parameters))
+        self.started.set()
+        self.release.wait(10)
+        return {"status": "Completed.", "completed": True, "statistics": {}, "runtimeStatistics": {}}
+
+
+def stopped_mid_backtest(tmp_path: Path) -> tuple[Path, Path, str]:
+    """A state dir whose emulator was stopped while a backtest ran: (state dir, data folder, its id)."""
+    state, data = tmp_path / "state", tmp_path / "data"
+    data.mkdir()
+    runner = GatedRunner()
+    backend = EmulatorBackend(state_dir=state, data_folder=data, runner=runner, timing=Timing.real(), workers=1)
+    user, _ = backend.register_user(USER_ID, TOKEN)
+    project = backend.create_project(user, "Jobs", "Py")
+    backend.update_file(user, project.project_id, "main.py", GOOD_MAIN)
+    compiled = backend.create_compile(user, project.project_id)
+    backtest = backend.create_backtest(user, project.project_id, compiled.compile_id, "interrupted")
+    assert runner.started.wait(10)
+    threading.Timer(0.2, runner.release.set).start()  # the engine call ends after the shutdown began
+    backend.close(wait=True)
+    return state, data, backtest.record.backtest_id
+
+
+def test_a_closed_backend_saves_nothing_more_when_a_running_job_ends(tmp_path: Path) -> None:
+    # close() promises that another backend may take the state dir over: the job that was running
+    # must not write its result (nor the state) after the shutdown, whenever its engine call returns.
+    state, _, backtest_id = stopped_mid_backtest(tmp_path)
+    assert not (state / "results" / f"{backtest_id}.json").exists()
+    (saved,) = json.loads((state / "state.json").read_text())["backtests"]
+    assert saved["phase"] == "running"
+
+
+def test_a_backend_opened_without_resuming_leaves_unfinished_jobs_alone(tmp_path: Path) -> None:
+    # `qcloop emulator run-notebook --state-dir` opens a stopped emulator's state only to run a
+    # notebook: it must not start (and then wait at exit for) the backtests that were running.
+    state, data, _ = stopped_mid_backtest(tmp_path)
+    runner = GatedRunner()
+    runner.release.set()
+    reopened = EmulatorBackend(state_dir=state, data_folder=data, runner=runner, resume_jobs=False)
+    reopened.close(wait=True)
+    assert runner.runs == []
+    resumed = EmulatorBackend(state_dir=state, data_folder=data, runner=runner)
+    assert resumed.wait_idle(10)
+    resumed.close()
+    assert len(runner.runs) == 1  # the default resumes it, as `serve` should
+
+
+class _CashThatTakesItsTime(dict[str, Any]):
+    """A brokerage whose cash the first deployment reads slowly: another request runs meanwhile."""
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        self.reading = threading.Event()
+        self.release = threading.Event()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "cash" and not self.reading.is_set():
+            self.reading.set()
+            self.release.wait(10)
+        return super().get(key, default)
+
+
+def test_two_racing_deployments_of_one_project_leave_exactly_one_active(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    runner = GatedRunner()
+    runner.release.set()
+    backend = EmulatorBackend(data_folder=data, runner=runner, timing=Timing.immediate())
+    user, _ = backend.register_user(USER_ID, TOKEN)
+    project = backend.create_project(user, "Live", "Py")
+    backend.update_file(user, project.project_id, "main.py", GOOD_MAIN)
+    compiled = backend.create_compile(user, project.project_id).compile_id
+    slow = _CashThatTakesItsTime(id="QuantConnectBrokerage")
+    outcomes: list[str] = []
+
+    def deploy(brokerage: dict[str, Any]) -> None:
+        try:
+            backend.create_live(user, project.project_id, compile_id=compiled, node_id="LN-1", brokerage=brokerage)
+            outcomes.append("created")
+        except ConflictError:
+            outcomes.append("refused")
+
+    first = threading.Thread(target=deploy, args=(slow,))
+    first.start()
+    assert slow.reading.wait(10)
+    deploy({"id": "QuantConnectBrokerage"})  # the second request, while the first is half way
+    slow.release.set()
+    first.join(10)
+    assert sorted(outcomes) == ["created", "refused"]
+    assert len(backend.list_live(user, project_id=project.project_id)) == 1
+    backend.close()
+
+
+def test_a_job_created_after_close_never_keeps_a_reader_waiting(tmp_path: Path) -> None:
+    # A request still in flight while the emulator shuts down may create a job that will never run:
+    # reading it must answer at once (as unfinished), not wait for an engine that is gone.
+    data = tmp_path / "data"
+    data.mkdir()
+    backend = EmulatorBackend(data_folder=data, runner=GatedRunner(), timing=Timing.immediate())
+    user, _ = backend.register_user(USER_ID, TOKEN)
+    project = backend.create_project(user, "Late", "Py")
+    backend.update_file(user, project.project_id, "main.py", GOOD_MAIN)
+    compiled = backend.create_compile(user, project.project_id).compile_id
+    backend.close()
+    late = backend.create_backtest(user, project.project_id, compiled, "late").record.backtest_id
+    views: list[Any] = []
+    reader = threading.Thread(target=lambda: views.append(backend.read_backtest(user, project.project_id, late)),
+                              daemon=True)
+    reader.start()
+    reader.join(5)
+    assert not reader.is_alive() and views[0].status == "Running: 99%"

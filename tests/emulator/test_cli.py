@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.emulator import EmulatorServer
 from tests.conftest import CliResult
-from tests.emulator.helpers import Api
+from tests.emulator.helpers import USER_ID, Api
 
 TOKEN = "cli-test-token-abcdef0123"
 
@@ -111,3 +112,15 @@ def test_run_notebook_needs_a_reachable_emulator(cli: Callable[..., CliResult]) 
                  env={"QC_USER_ID": "1", "QC_API_TOKEN": "token-xyz"})
     assert result.code == 1 and "cannot reach the emulator at http://127.0.0.1:9/" in result.stderr
     assert "token-xyz" not in result.stderr
+
+
+def test_run_notebook_with_a_wrong_token_names_the_credentials_and_never_shows_the_hash(
+    server: EmulatorServer, cli: Callable[..., CliResult],
+) -> None:
+    # The emulator's answer quotes the hash it received ("Hash doesn't match. ... Hash: <64 hex>"), as
+    # the service does: that hash is a password for 30 minutes and must not reach the terminal.
+    result = cli(["emulator", "run-notebook", "1", "--url", server.url],
+                 env={"QC_USER_ID": str(USER_ID), "QC_API_TOKEN": "not-the-emulators-token"})
+    assert result.code == 1
+    assert "Hash doesn't match." in result.stderr and "QC_API_TOKEN" in result.stderr
+    assert re.search(r"[0-9a-fA-F]{64}", result.stderr) is None, result.stderr

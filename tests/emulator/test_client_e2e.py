@@ -7,6 +7,9 @@ not slept) and the emulator's fault log (how often each endpoint was really call
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,31 +24,44 @@ from orchestrator.credentials import Credentials
 from orchestrator.emulator import EmulatorBackend, EmulatorServer, Fault, FaultKind, FaultPlan, Timing
 from orchestrator.errors import (
     AuthenticationError,
+    CompileFailedError,
     OutcomeUnknownError,
+    RateLimitedError,
     RequestFailedError,
     TransportError,
+    WaitTimeoutError,
 )
-from tests.emulator.algorithms import WEIGHTED_SPY
+from tests.emulator.algorithms import RAISES, WEIGHTED_SPY
 from tests.emulator.helpers import TOKEN, USER_ID
 
 GOOD_MAIN = "from AlgorithmImports import *\n\nclass A(QCAlgorithm):\n    pass\n"
 
 
 class Harness:
-    """An emulator with a fault plan, and a client factory whose sleeps are recorded."""
+    """An emulator with a fault plan, and a client factory whose sleeps are recorded, not slept: the
+    client's clock starts at the real time and moves on by each recorded sleep (so that deadlines
+    pass at once, and signatures stay within the emulator's 1800 s window)."""
 
     def __init__(self, backend: EmulatorBackend, server: EmulatorServer, plan: FaultPlan) -> None:
         self.backend = backend
         self.server = server
         self.plan = plan
         self.sleeps: list[float] = []
+        self.started = time.time()
         self.organization_id = backend.user(USER_ID).organization_id
 
-    def client(self, *, token: str = TOKEN, timeout: float = 30.0, attempts: int = 4) -> QCClient:
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+    def clock(self) -> float:
+        return self.started + sum(self.sleeps)
+
+    def client(self, *, token: str = TOKEN, timeout: float = 30.0, attempts: int = 4,
+               base_url: str | None = None) -> QCClient:
         credentials = Credentials(user_id=str(USER_ID), api_token=SecretStr(token),
                                   organization_id=self.organization_id)
-        return QCClient(credentials, base_url=self.server.url, timeout=timeout, sleep=self.sleeps.append,
-                        retry=RetryPolicy(max_attempts=attempts, base_delay=0.01, max_delay=0.05),
+        return QCClient(credentials, base_url=base_url or self.server.url, timeout=timeout, sleep=self.sleep,
+                        clock=self.clock, retry=RetryPolicy(max_attempts=attempts, base_delay=0.01, max_delay=0.05),
                         random=lambda: 0.5)
 
     def faults(self, endpoint: str, fault: Fault, *calls: int) -> None:
@@ -90,9 +106,15 @@ def test_projects_files_and_compile_through_the_client(harness: Harness) -> None
     updated = client.read_project(project.projectId)
     assert (updated.name, updated.description) == ("E2E/Renamed", "d")
     assert harness.backend.project(harness.backend.user(USER_ID), project.projectId).parameters == {"fast": "10"}
+    assert updated.parameters == {"fast": "10"}  # the emulator's [{key, value}] list, read by the client
+    client.update_project(project.projectId, parameters={})
+    assert client.read_project(project.projectId).parameters == {}
 
     assert sorted(f.name for f in client.list_files(project.projectId)) == ["main.py", "research.ipynb"]
-    client.create_file(project.projectId, "lib/util.py", "def f():\n    return 1\n")
+    created = client.create_file(project.projectId, "lib/util.py", "def f():\n    return 1\n")
+    assert created is not None and created.name == "lib/util.py"
+    with pytest.raises(RequestFailedError, match="already exists"):
+        client.create_file(project.projectId, "lib/util.py", "x = 1\n")
     client.update_file(project.projectId, "main.py", GOOD_MAIN + "from lib.util import f\n")
     client.rename_file(project.projectId, "lib/util.py", "lib/helpers.py")
     client.update_file(project.projectId, "main.py", GOOD_MAIN + "from lib.helpers import f\n")
@@ -129,8 +151,12 @@ def test_object_store_through_the_client(harness: Harness) -> None:
 
 
 def test_wrong_credentials_raise_authentication_errors_in_both_forms(harness: Harness) -> None:
-    with pytest.raises(AuthenticationError):
+    with pytest.raises(AuthenticationError) as caught:
         harness.client(token="not-the-token").authenticate()
+    # the emulator quotes the hash it received, as the service does; the client scrubs it
+    text = str(caught.value) + repr(caught.value.errors)
+    assert "Hash doesn't match." in text and "QC_API_TOKEN" in text
+    assert re.search(r"[0-9a-fA-F]{64}", text) is None, text
     other = EmulatorBackend()
     other.register_user(USER_ID, TOKEN)
     server = EmulatorServer(other, auth_failure_status=401)
@@ -142,6 +168,45 @@ def test_wrong_credentials_raise_authentication_errors_in_both_forms(harness: Ha
     finally:
         server.stop()
         other.close()
+
+
+def test_names_paging_and_missing_objects_through_the_client(harness: Harness,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    client = harness.client()
+    first = client.create_project("E2E/Twin")
+    with caplog.at_level(logging.WARNING, logger="orchestrator.cloud.client"):
+        twin = client.create_project("E2E/Twin")  # the service renames a duplicate; the client says so
+    assert twin.name == "E2E/Twin 1" and "instead of 'E2E/Twin'" in caplog.text
+    third = client.create_project("E2E/Third")
+    paged = [p.projectId for p in client.iter_projects(page_size=2)]  # pages [0, 2) and [2, 4)
+    assert paged == [first.projectId, twin.projectId, third.projectId]
+    assert harness.plan.calls("projects/read") == 2
+    with pytest.raises(RequestFailedError, match="Project not found"):
+        client.read_project(999)
+
+
+def test_a_wrong_base_url_is_a_404_that_says_to_check_it(harness: Harness) -> None:
+    client = harness.client(base_url=harness.server.root_url + "api/v1/")
+    with pytest.raises(RequestFailedError, match="check the base URL") as caught:
+        client.list_projects()
+    assert caught.value.status_code == 404 and "Unknown API endpoint" in caught.value.errors[0]
+
+
+def test_the_workflow_creates_missing_files_and_reports_build_errors(harness: Harness) -> None:
+    from orchestrator.cloud.workflow import CloudWorkflow
+
+    workflow = CloudWorkflow(harness.client())
+    project = workflow.ensure_project("qcloop/H-010")
+    assert workflow.ensure_project("/qcloop/H-010").projectId == project.projectId  # found by name
+    assert harness.plan.calls("projects/create") == 1
+    workflow.upload_file(project.projectId, "def helper():\n    return 2\n", "lib/extra.py")  # update fails: create
+    workflow.upload_file(project.projectId, GOOD_MAIN + "import missing_module\n")
+    assert harness.plan.calls("files/create") == 1
+    with pytest.raises(RequestFailedError, match="empty"):  # the file exists: the failed update is the answer
+        workflow.upload_file(project.projectId, "")
+    with pytest.raises(CompileFailedError) as caught:
+        workflow.compile(project.projectId)
+    assert any("ModuleNotFoundError: No module named 'missing_module'" in line for line in caught.value.logs)
 
 
 # -- every fault mode -----------------------------------------------------------------------------------
@@ -221,6 +286,18 @@ def test_persistent_failures_give_up_after_the_policys_attempts(harness: Harness
     assert harness.plan.calls("projects/read") == 3
 
 
+def test_rate_limits_the_policy_will_not_wait_out_raise_rate_limited_errors(harness: Harness) -> None:
+    harness.faults("authenticate", status(429, retry_after=300), 1)   # longer than max_retry_after (120 s)
+    with pytest.raises(RateLimitedError) as caught:
+        harness.client().authenticate()
+    assert caught.value.retry_after == 300.0 and harness.sleeps == []
+    assert harness.plan.calls("authenticate") == 1
+    harness.faults("authenticate", status(429, retry_after=0), 2, 3, 4, 5)  # every attempt refused
+    with pytest.raises(RateLimitedError):
+        harness.client(attempts=4).authenticate()
+    assert harness.plan.calls("authenticate") == 5 and harness.sleeps == [0.0, 0.0, 0.0]
+
+
 def test_a_seeded_probabilistic_plan_is_survived_by_retries(harness: Harness) -> None:
     harness.plan.with_probability("files/read", status(503), 0.3)
     client = harness.client(attempts=10)
@@ -247,6 +324,11 @@ def test_backtests_through_the_client(engine_harness: Harness) -> None:
     pid, cid = engine_project(client)
     created = client.create_backtest(pid, cid, "qcloop/H-001/baseline/1", parameters={"weight": 0.5})
     assert created.completed is False
+    # charts answer {"status": "loading"} until a read has shown the backtest finished: the client
+    # keeps asking, and gives up at its deadline naming the last status
+    with pytest.raises(WaitTimeoutError) as loading:
+        client.read_backtest_chart(pid, created.backtestId, "Strategy Equity", end=2_000_000_000, timeout=3)
+    assert loading.value.last_status == "loading"
     seen: list[tuple[float, str]] = []
     outcome = client.wait_for_backtest(pid, created.backtestId, progress=lambda f, s: seen.append((f, s)))
     backtest = outcome.backtest
@@ -254,8 +336,10 @@ def test_backtests_through_the_client(engine_harness: Harness) -> None:
     assert seen[0][1].startswith("Running") and seen[-1][1] == "Completed."
     metrics = backtest.metrics()
     assert metrics.total_orders is not None and metrics.total_orders >= 1
+    assert backtest.parameterSet == {"weight": 0.5}
     summaries = client.list_backtests(pid, include_statistics=True)
     assert [s.backtestId for s in summaries] == [created.backtestId]
+    assert summaries[0].trades == metrics.total_orders and summaries[0].sharpeRatio is not None
     orders = client.list_backtest_orders(pid, created.backtestId)
     assert len(orders) == metrics.total_orders
     chart = client.read_backtest_chart(pid, created.backtestId, "Strategy Equity", end=2_000_000_000)
@@ -284,6 +368,9 @@ def test_optimizations_through_the_client(engine_harness: Harness) -> None:
     client.delete_optimization(summary.optimizationId)
     with pytest.raises(RequestFailedError):
         client.read_optimization(summary.optimizationId)
+    running = client.create_optimization(pid, cid, "opt 2", grid, estimated_cost=0.1, parallel_nodes=2)
+    client.abort_optimization(running.optimizationId)
+    assert client.wait_for_optimization(running.optimizationId).status.value == "aborted"
 
 
 def test_live_paper_trading_through_the_client(engine_harness: Harness) -> None:
@@ -307,6 +394,8 @@ def test_live_paper_trading_through_the_client(engine_harness: Harness) -> None:
     stopped = client.read_live(pid)
     assert (stopped.deployId, stopped.status.value) == (again.deployId, "Stopped")
     assert sorted(s.status.value for s in client.list_live(project_id=pid)) == ["Liquidated", "Stopped"]
+    assert client.read_live(pid, deployment.deployId).status.value == "Liquidated"
+    assert [s.deployId for s in client.list_live(status="Liquidated")] == [deployment.deployId]
 
 
 def test_the_workflow_stays_exactly_once_when_create_replies_are_lost(engine_harness: Harness) -> None:
@@ -324,3 +413,16 @@ def test_the_workflow_stays_exactly_once_when_create_replies_are_lost(engine_har
     assert [b.record.name for b in engine_harness.backend.list_backtests(user, project.project_id)] == [
         "qcloop/H-007/baseline/1"]
     assert engine_harness.plan.calls("projects/create") == 1 and engine_harness.plan.calls("backtests/create") == 1
+    compiles = engine_harness.plan.calls("compile/create")
+    again = workflow.backtest_code("qcloop/H-007", WEIGHTED_SPY, "qcloop/H-007/baseline/1")  # a resumed loop
+    assert again.backtest.backtestId == run.backtest.backtestId and again.metrics == run.metrics
+    assert engine_harness.plan.calls("backtests/create") == 1
+    assert engine_harness.plan.calls("compile/create") == compiles  # reused by name: not even compiled
+
+
+def test_a_failing_algorithm_ends_the_wait_without_metrics(engine_harness: Harness) -> None:
+    from orchestrator.cloud.workflow import CloudWorkflow
+
+    run = CloudWorkflow(engine_harness.client()).backtest_code("qcloop/H-008", RAISES, "qcloop/H-008/baseline/1")
+    assert run.outcome.failed and run.metrics is None
+    assert run.backtest.state.value == "Runtime Error" and "boom in on_data" in (run.backtest.error or "")

@@ -46,3 +46,12 @@ def test_a_patch_whose_context_does_not_match_is_refused() -> None:
 def test_a_patch_of_a_missing_file_is_refused() -> None:
     with pytest.raises(ValueError, match=r"other\.py: no such file"):
         apply_patch(FILES, PATCH.replace("a/main.py", "a/other.py"))
+
+
+def test_changed_lines_that_look_like_file_headers_stay_in_their_hunk() -> None:
+    # Removing the line "-- a" is written "--- a" and adding "++ b" is "+++ b": the hunk header's
+    # counts (3 old lines, 3 new lines) say they are hunk lines, not the next file's header.
+    files = {"query.sql": "select 1;\n-- a\nselect 2;\n"}
+    patch = ("--- a/query.sql\n+++ b/query.sql\n@@ -1,3 +1,3 @@\n"
+             " select 1;\n--- a\n+++ b\n select 2;\n")
+    assert apply_patch(files, patch) == {"query.sql": "select 1;\n++ b\nselect 2;\n"}

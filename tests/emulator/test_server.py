@@ -71,6 +71,15 @@ def test_handled_failures_are_http_200_with_errors(api: Api) -> None:
     assert response.json() == {"success": False, "errors": ["Project not found"]}
 
 
+@pytest.mark.parametrize("libraries", [["not-a-project-id"], [1.5], [{"projectId": 1}]])
+def test_a_malformed_library_list_is_a_handled_failure_not_a_crash(api: Api, libraries: list[object]) -> None:
+    pid = new_project(api)
+    response = api.raw("POST", "projects/update", json={"projectId": pid, "libraries": libraries})
+    assert response.status_code == 200
+    assert response.json()["success"] is False
+    assert "libraries" in response.json()["errors"][0]
+
+
 def test_empty_collections_are_empty_arrays(api: Api) -> None:
     pid = new_project(api)
     for name in ("main.py", "research.ipynb"):
