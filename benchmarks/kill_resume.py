@@ -131,16 +131,20 @@ def run_qcloop(workspace: Path, env: dict[str, str], api_url: str | None,
     if api_url:
         command += ["--api-url", api_url]
     started = time.monotonic()
-    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    killed = False
-    try:
-        child.wait(timeout=kill_after)
-    except subprocess.TimeoutExpired:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-        killed = True
-    if not killed and child.returncode != 0:
-        raise RuntimeError(f"qcloop run failed ({child.returncode}): {child.stderr.read() if child.stderr else ''}")
+    # stderr goes to a file, not a pipe: a pipe nobody reads until the end can fill up and block the run,
+    # which would then be "killed" for hanging rather than at a random moment.
+    with tempfile.TemporaryFile(mode="w+") as stderr:
+        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+        killed = False
+        try:
+            child.wait(timeout=kill_after)
+        except subprocess.TimeoutExpired:
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait()
+            killed = True
+        if not killed and child.returncode != 0:
+            stderr.seek(0)
+            raise RuntimeError(f"qcloop run failed ({child.returncode}): {stderr.read()}")
     return killed, time.monotonic() - started
 
 

@@ -9,7 +9,10 @@ clone that has no ``state/``.
 
 Commits never depend on the machine's git identity: qcloop is the author and committer (overridable
 in qcloop.yaml, ``git.author_name`` / ``git.author_email``). Hooks are skipped and signing is off,
-because a loop that waits on a passphrase prompt or a linter hook would hang unattended.
+because a loop that waits on a passphrase prompt or a linter hook would hang unattended. Git runs in a
+session of its own, so that Ctrl-C in the terminal (which signals the whole foreground process group)
+reaches qcloop, which finishes the step's commit before it stops, and not the git in the middle of it.
+Commit messages pass through ``credentials.redact``.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import git
 
+from orchestrator.credentials import redact
 from orchestrator.errors import LedgerError, WorkspaceError
 
 TRAILER_HYPOTHESIS = "Hypothesis"
@@ -67,7 +71,7 @@ def format_message(subject: str, trailers: Sequence[tuple[str, str]], body: str 
     if body.strip():
         lines += [body.rstrip(), ""]
     lines += [f"{key}: {_clean(value)}" for key, value in trailers if _clean(value)]
-    return "\n".join(lines) + "\n"
+    return redact("\n".join(lines) + "\n")
 
 
 class Ledger:
@@ -110,7 +114,8 @@ class Ledger:
 
     def _git(self, *args: str) -> str:
         try:
-            out: str = self.repo.git.execute(["git", *args], env={**os.environ, **self._env})
+            out: str = self.repo.git.execute(["git", *args], env={**os.environ, **self._env},
+                                             start_new_session=True)
             return out
         except git.GitCommandError as exc:
             stderr = (exc.stderr or "").strip().replace("\n", " ")
@@ -122,8 +127,9 @@ class Ledger:
     def wait_for_index_lock(self, timeout: float = 10.0) -> None:
         """A killed run may leave a git child finishing its commit; wait for it, then clear a stale lock.
 
-        The lock is removed only when it is older than this process (and the caller holds the
-        workspace's run lock), i.e. no live qcloop can be writing it.
+        The lock is removed only when it is older than this Ledger and outlived the wait. qcloop's own
+        commits happen under the workspace's write lock (``Store.writing``), which every caller holds, so
+        no live qcloop process can be writing it.
         """
         lock = Path(self.repo.git_dir) / "index.lock"
         deadline = time.monotonic() + timeout
@@ -152,10 +158,6 @@ class Ledger:
             return None
         data: bytes = blob.data_stream.read()
         return data.decode("utf-8", errors="replace")
-
-    def is_dirty(self, paths: Iterable[str]) -> bool:
-        rel = [self._repo_path(p) for p in paths]
-        return bool(rel) and bool(self._git("status", "--porcelain", "--", *rel).strip())
 
     # ------------------------------------------------------------------------------------ write
 

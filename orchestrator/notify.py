@@ -5,17 +5,20 @@ Webhook: ``notify.webhook_url`` in qcloop.yaml receives a JSON POST with ``text`
 Rocket.Chat, Teams' simple connectors) and ``content`` (Discord), both holding the same message.
 
 A notification that fails never stops the loop: the terminal output and ``qcloop status`` always
-carry the same instructions, so the failure is logged and the loop carries on.
+carry the same instructions, so the failure is logged and the loop carries on. The log names the
+webhook's host only: a chat webhook's URL is its credential.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import shutil
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -69,7 +72,9 @@ class Notifier:
             try:
                 self.webhook(self.settings.webhook_url, title, message)
                 channels.append("webhook")
-            except (OSError, urllib.error.URLError, ValueError) as exc:
-                log.warning("webhook notification to %s failed: %s", self.settings.webhook_url, exc)
+            except (OSError, http.client.HTTPException, ValueError) as exc:  # URLError is an OSError
+                url = self.settings.webhook_url
+                host = urllib.parse.urlsplit(url).hostname or "the webhook"
+                log.warning("webhook notification to %s failed: %s", host, str(exc).replace(url, host))
         self.sent.append((title, message))
         return channels

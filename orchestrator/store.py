@@ -15,6 +15,8 @@ redoes the step, which is safe because every side effect is exactly-once).
 
 A write goes to a temporary file in ``state/``, is flushed and fsynced, replaces the old file with
 ``os.replace`` (atomic on POSIX), and the folder is fsynced so the rename itself survives a power cut.
+What is written passes through ``credentials.redact``: a secret that slipped into an error message or a
+stack trace never reaches a state file (which git records).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import IO
 
 from pydantic import ValidationError
 
+from orchestrator.credentials import redact
 from orchestrator.errors import StateError, WorkspaceError
 from orchestrator.models import TRANSITIONS, HypothesisState, utcnow
 
@@ -245,14 +248,21 @@ class Store:
                 "revision": (expected_revision or 0) + 1, "updated_at": utcnow(),
             })
             HypothesisState.model_validate(written.model_dump())  # a bad state never reaches the disk
-            atomic_write_text(path, json.dumps(written.model_dump(mode="json"), indent=2) + "\n")
+            atomic_write_text(path, redact(json.dumps(written.model_dump(mode="json"), indent=2)) + "\n")
             return written
 
-    def clean_temporary_files(self) -> list[Path]:
-        """Remove temporary files a killed writer left behind (never a complete state file)."""
+    def clean_temporary_files(self, *artifact_folders: Path) -> list[Path]:
+        """Remove temporary files a killed writer left behind (never a complete file) in ``state/`` and
+        in ``artifact_folders`` (searched recursively; only the run that holds the run lock writes there).
+
+        Under the write lock: a live writer (``qcloop approve`` while a run starts) holds it while its
+        temporary file exists.
+        """
         removed = []
-        if self.folder.is_dir():
-            for tmp in self.folder.glob(f".*{_TMP_MARK}*"):
+        with self.writing():
+            leftovers = [*self.folder.glob(f".*{_TMP_MARK}*"),
+                         *(tmp for folder in artifact_folders for tmp in folder.rglob(f".*{_TMP_MARK}*"))]
+            for tmp in sorted(leftovers):
                 with contextlib.suppress(OSError):
                     tmp.unlink()
                     removed.append(tmp)

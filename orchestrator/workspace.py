@@ -97,7 +97,9 @@ def init_workspace(folder: Path, *, examples: bool = True, settings: Settings | 
 
     Refuses a folder that is already a workspace. A folder that is already a repository's top level
     keeps its repository; any other folder gets a repository of its own (even inside another one, so
-    that the loop never commits into, say, a dotfiles repository around it).
+    that the loop never commits into, say, a dotfiles repository around it). Files the folder already
+    has (a README.md, a .gitignore, hypotheses of the examples' names) are kept as they are, and are
+    not part of qcloop's commit.
     """
     folder = folder.expanduser()
     if is_workspace(folder):
@@ -106,21 +108,15 @@ def init_workspace(folder: Path, *, examples: bool = True, settings: Settings | 
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / ".git").exists():
         Ledger.init(folder)
-    written: dict[str, str] = {
-        CONFIG_FILE: commented_config(settings),
-        "README.md": README,
-        "state/.gitkeep": "",
-        "hypotheses/.gitkeep": "",
+    wanted = {
+        CONFIG_FILE: commented_config(settings), "README.md": README, ".gitignore": GITIGNORE,
+        "state/.gitkeep": "", "hypotheses/.gitkeep": "",
     }
-    if not (folder / ".gitignore").exists():
-        written[".gitignore"] = GITIGNORE
-    for rel, text in written.items():
+    files = [rel for rel in wanted if not (folder / rel).exists()]
+    for rel in files:
         path = folder / rel
-        if rel == "README.md" and path.exists():
-            continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    files = [rel for rel in written if (folder / rel).exists()]
+        path.write_text(wanted[rel], encoding="utf-8")
     if examples:
         files += copy_examples(folder / "hypotheses")
     author = settings.git if settings is not None else Settings().git
@@ -131,12 +127,13 @@ def init_workspace(folder: Path, *, examples: bool = True, settings: Settings | 
 
 
 def copy_examples(target: Path) -> list[str]:
-    """Copy the example hypotheses into ``target``; returns their workspace-relative paths."""
+    """Copy the example hypotheses into ``target`` (never over a file of the same name); returns the
+    workspace-relative paths of those copied."""
     target.mkdir(parents=True, exist_ok=True)
     copied = []
     for source in sorted(EXAMPLES_DIR.glob("H-*.yaml")):
         destination = target / source.name
         if not destination.exists():
             shutil.copyfile(source, destination)
-        copied.append(f"{target.name}/{source.name}")
+            copied.append(f"{target.name}/{source.name}")
     return copied

@@ -1,8 +1,11 @@
-"""What the loop commands share: opening a workspace's store and ledger, and building a LoopContext."""
+"""What the loop commands share: opening a workspace's store and ledger, building a LoopContext, and the
+locked read-modify-commit of the commands that change one hypothesis (approve, retry)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +15,8 @@ from orchestrator.commands import Context
 if TYPE_CHECKING:
     from orchestrator.config import Settings
     from orchestrator.ledger import Ledger
-    from orchestrator.loop.context import LoopContext
+    from orchestrator.loop.context import Bookkeeping, LoopContext
+    from orchestrator.models import HypothesisState
     from orchestrator.store import Store
 
 
@@ -36,6 +40,24 @@ def open_workspace(ctx: Context) -> Workspace:
     path = ctx.workspace()
     settings = ctx.settings()
     return Workspace(path=path, settings=settings, store=Store(path))
+
+
+@contextlib.contextmanager
+def changing(ctx: Context, hypothesis_id: str) -> Iterator[tuple[Workspace, Bookkeeping, HypothesisState]]:
+    """Hold the workspace's write lock and load ``hypothesis_id``, for a command that commits a step of it.
+
+    A commit that a killed run owes is made first, so that the ledger keeps every step in order: the
+    command's own step would otherwise take the next Step number and the owed one would never be made.
+    """
+    from orchestrator.loop.context import Bookkeeping
+    from orchestrator.loop.journal import recover_owed_commits
+
+    workspace = open_workspace(ctx)
+    books = Bookkeeping(store=workspace.store, ledger=workspace.ledger(), say=ctx.out)
+    with workspace.store.writing():
+        for subject in recover_owed_commits(books):
+            ctx.out(f"recovered the commit a previous run owed: {subject}")
+        yield workspace, books, workspace.store.load(hypothesis_id)
 
 
 def build_loop_context(ctx: Context, workspace: Workspace, args: argparse.Namespace | None = None) -> LoopContext:

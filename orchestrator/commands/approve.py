@@ -30,16 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from orchestrator.commands._loop import open_workspace
+    from orchestrator.commands._loop import changing
     from orchestrator.errors import BudgetError, StateError
-    from orchestrator.loop.context import Bookkeeping
     from orchestrator.loop.journal import commit_step
     from orchestrator.models import Approval, Step
 
-    workspace = open_workspace(ctx)
-    books = Bookkeeping(store=workspace.store, ledger=workspace.ledger(), say=ctx.out)
-    with workspace.store.writing():
-        state = workspace.store.load(args.id)
+    with changing(ctx, args.id) as (workspace, books, state):
         if state.stage.terminal:
             raise StateError(f"{args.id} is {state.stage.value}; there is nothing to approve",
                              hint="`qcloop retry` reopens a failed hypothesis")
@@ -55,9 +51,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         waiting = state.waiting
         if waiting is not None and waiting.for_person:
             waiting = waiting.model_copy(update={"next_check_at": books.clock()})
-        state = state.model_copy(update={"approval": Approval(max_usd=amount, at=books.clock(), by="qcloop approve"),
-                                         "waiting": waiting})
-        commit_step(books, state, step=Step.APPROVE, subject=f"paid optimization approved up to ${amount:.2f}",
+        approved = state.model_copy(update={
+            "approval": Approval(max_usd=amount, at=books.clock(), by="qcloop approve"), "waiting": waiting})
+        commit_step(books, approved, step=Step.APPROVE, subject=f"paid optimization approved up to ${amount:.2f}",
                     trailers=[("Approved-Usd", f"{amount:.2f}")])
     ctx.out(f"approved: {args.id} may spend up to ${amount:.2f} on a cloud optimization")
     return 0

@@ -15,7 +15,8 @@ raises, a notebook that fails or comes back tampered, a result nobody ran in tim
 prints the reason and the evidence. Fix the cause, then retry: the hypothesis goes back to the stage
 it failed in (or to the start, when its code must be generated again) as attempt N+1, so every
 remote object it creates from then on has a new name and nothing of the failed attempt is reused by
-accident. Its trials so far stay counted. The retry is one git commit; `qcloop run` continues it.
+accident. Its trials so far stay counted; a paid optimization it already made needs a new
+`qcloop approve` to run again. The retry is one git commit; `qcloop run` continues it.
 
 Examples:
   qcloop retry H-004
@@ -30,17 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from orchestrator.commands._loop import open_workspace
+    from orchestrator.commands._loop import changing
     from orchestrator.errors import StateError
-    from orchestrator.loop.context import Bookkeeping
     from orchestrator.loop.journal import commit_step
     from orchestrator.loop.machine import RETRY_FROM
     from orchestrator.models import Stage, Step
 
-    workspace = open_workspace(ctx)
-    books = Bookkeeping(store=workspace.store, ledger=workspace.ledger(), say=ctx.out)
-    with workspace.store.writing():
-        state = workspace.store.load(args.id)
+    with changing(ctx, args.id) as (_, books, state):
         if state.stage is not Stage.FAILED or state.failure is None:
             raise StateError(f"{args.id} is {state.stage.value}, not failed; only failed hypotheses are retried",
                              hint=f"`qcloop status` shows where {args.id} stands")
@@ -49,12 +46,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         if args.from_start:
             resume = Stage.PROPOSED
         note = f"attempt {state.attempt} failed in {failure.stage.value}: {failure.reason}"
-        state = state.model_copy(update={
+        # An approval allows one paid optimization: spent by this attempt, the next one must be approved again.
+        spent = state.remote_name(Step.OPTIMIZE) in state.jobs
+        reopened = state.model_copy(update={
             "stage": resume, "attempt": state.attempt + 1, "failure": None, "waiting": None, "awaiting": None,
             "notes": [*state.notes, note],
+            **({"approval": None, "pending_cost_usd": None} if spent else {}),
         })
-        commit_step(books, state, step=Step.RETRY,
-                    subject=f"attempt {state.attempt} from {resume.value} (after: {failure.reason})",
+        commit_step(books, reopened, step=Step.RETRY,
+                    subject=f"attempt {reopened.attempt} from {resume.value} (after: {failure.reason})",
                     trailers=[("Reason", failure.reason)])
-    ctx.out(f"{args.id} reopened at {resume.value} as attempt {state.attempt}; `qcloop run` continues it")
+    ctx.out(f"{args.id} reopened at {resume.value} as attempt {reopened.attempt}; `qcloop run` continues it")
     return 0

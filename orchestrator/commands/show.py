@@ -6,7 +6,7 @@ import argparse
 import json
 
 from orchestrator.commands import Context, add_workspace_argument
-from orchestrator.models import BacktestFigures, HypothesisState
+from orchestrator.models import BacktestFigures, HypothesisState, Stage
 
 NAME = "show"
 GROUP = "loop"
@@ -87,7 +87,7 @@ def describe(state: HypothesisState) -> list[str]:
     if state.waiting is not None and not state.stage.terminal:
         lines += ["", f"Waiting for {'you' if state.waiting.for_person else 'the platform'}: {state.waiting.what}"]
         lines += [f"  {i}" for i in state.waiting.instructions]
-    if state.failure is not None and state.stage.value == "failed":
+    if state.failure is not None and state.stage is Stage.FAILED:
         lines += ["", f"FAILED in {state.failure.stage.value}: {state.failure.reason}",
                   f"  retry with: {state.failure.retry}"]
         if state.failure.evidence:

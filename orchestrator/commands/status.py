@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.commands import Context, add_workspace_argument
-from orchestrator.models import HypothesisState, utcnow
+from orchestrator.models import HypothesisState, Stage, utcnow
 
 NAME = "status"
 GROUP = "loop"
@@ -37,7 +37,7 @@ def status_record(state: HypothesisState) -> dict[str, Any]:
         "steps": state.seq, "last_result": state.summary_line(),
         "decision": decision.action.value if decision else None,
         "waiting": state.waiting.model_dump(mode="json") if state.waiting else None,
-        "failure": state.failure.model_dump(mode="json") if state.failure and state.stage.value == "failed" else None,
+        "failure": state.failure.model_dump(mode="json") if state.failure and state.stage is Stage.FAILED else None,
         "updated_at": state.updated_at.isoformat(),
     }
 
@@ -59,7 +59,7 @@ def print_status(ctx: Context, states: Sequence[HypothesisState]) -> None:
                 ctx.out(f"{'':<{width}}    {line}")
             if state.waiting.url:
                 ctx.out(f"{'':<{width}}    {state.waiting.url}")
-        if state.failure is not None and state.stage.value == "failed":
+        if state.failure is not None and state.stage is Stage.FAILED:
             ctx.out(f"{'':<{width}}  retry with: {state.failure.retry}   (details: qcloop show {state.id})")
 
 

@@ -41,9 +41,9 @@ class LoopContext:
     say: Callable[[str], None] = print
     clock: Callable[[], dt.datetime] = utcnow
     checkpoint: Callable[[str], None] = _no_checkpoint
-    # Compile ids of this process, by hypothesis: compiling is free and quick, so it is not persisted;
-    # a resumed run compiles again before its first create call.
-    compiled: dict[str, str | None] = field(default_factory=dict)
+    # (digest of the uploaded code, compile id) of this process, by hypothesis: compiling is free and
+    # quick, so it is not persisted; a resumed run compiles again before its first create call.
+    compiled: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
     def rel(self, path: Path) -> str:
         """A workspace-relative POSIX path (how state and commits name files)."""

@@ -15,10 +15,12 @@ exactly those instants.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
-from orchestrator.errors import BudgetError
 from orchestrator.loop.context import LoopContext
 from orchestrator.loop.journal import save
 from orchestrator.models import HypothesisState, JobKind, JobStatus, ProjectRef, RemoteJob
@@ -27,8 +29,10 @@ from orchestrator.platforms.base import (
     OptimizationEstimate,
     ProjectHandle,
     RemoteBacktest,
+    RemoteObjectMissingError,
     RemoteOptimization,
 )
+from orchestrator.store import atomic_write_text
 
 PROJECT_FILE_SUFFIXES = (".py",)
 
@@ -64,9 +68,9 @@ def project_name(ctx: LoopContext, state: HypothesisState) -> str:
 
 def ensure_project(ctx: LoopContext, state: HypothesisState) -> tuple[HypothesisState, ProjectHandle]:
     """The hypothesis's project on the platform, created at most once."""
-    if state.project is not None and state.project.project_id is not None:
-        ref = state.project
-        return state, ProjectHandle(name=ref.name, project_id=ref.project_id, url=ref.url)  # type: ignore[arg-type]
+    ref = state.project
+    if ref is not None and ref.project_id is not None:
+        return state, ProjectHandle(name=ref.name, project_id=ref.project_id, url=ref.url)
     name = project_name(ctx, state)
     job_name = f"qcloop/{state.id}/project"
     if job_name not in state.jobs:
@@ -99,17 +103,20 @@ def project_files(ctx: LoopContext, state: HypothesisState) -> dict[str, str]:
 
 
 def ensure_compiled(ctx: LoopContext, state: HypothesisState, project: ProjectHandle) -> str | None:
-    """Upload the code (create-or-update: safe to repeat) and compile it once per process."""
-    if state.id in ctx.compiled:
-        return ctx.compiled[state.id]
-    ctx.platform.put_files(project, project_files(ctx, state))
+    """Upload the code (create-or-update: safe to repeat) and compile it, once per process and version of
+    the code (a retry while the run goes on may have regenerated it)."""
+    files = project_files(ctx, state)
+    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode("utf-8")).hexdigest()
+    if state.id in ctx.compiled and ctx.compiled[state.id][0] == digest:
+        return ctx.compiled[state.id][1]
+    ctx.platform.put_files(project, files)
     outcome = ctx.platform.compile(project)
     if not outcome.ok:
         logs = "\n".join(outcome.logs[-40:])
         raise StageFailure(
             f"the strategy code of {state.id} does not compile", evidence=logs, resume="proposed",
         )
-    ctx.compiled[state.id] = outcome.compile_id
+    ctx.compiled[state.id] = (digest, outcome.compile_id)
     return outcome.compile_id
 
 
@@ -143,7 +150,36 @@ def money_spent(ctx: LoopContext) -> float:
 
 
 # ------------------------------------------------------------------------------------------------
-# backtests
+# backtests and optimizations: steps 1-3 above
+
+
+Remote = TypeVar("Remote", RemoteBacktest, RemoteOptimization)
+
+
+def _create_once(
+    ctx: LoopContext, state: HypothesisState, intent: RemoteJob, *, find: Callable[[], Remote | None],
+    create: Callable[[HypothesisState], Remote], remote_id: Callable[[Remote], str],
+) -> tuple[HypothesisState, Remote | None]:
+    """Record ``intent`` (once), then find the remote object by its name or create it, then record its id.
+
+    Returns the state as written and the object found or created, or None when an earlier call had
+    already recorded its id (the caller reads it by that id).
+    """
+    kind = intent.kind.value
+    if intent.name not in state.jobs:
+        state = save(ctx, _with_job(state, intent))
+        ctx.checkpoint(f"{kind}:intent")
+    job = state.jobs[intent.name]
+    if job.status is not JobStatus.INTENDED:
+        return state, None
+    remote = find()
+    if remote is None:
+        ctx.checkpoint(f"{kind}:before-create")
+        remote = create(state)
+        ctx.checkpoint(f"{kind}:after-create")
+    job = job.model_copy(update={"status": JobStatus.CREATED, "remote_id": remote_id(remote),
+                                 "created_at": ctx.clock()})
+    return save(ctx, _with_job(state, job)), remote
 
 
 def ensure_backtest(
@@ -151,82 +187,56 @@ def ensure_backtest(
     parameters: Mapping[str, str], window: tuple[dt.date, dt.date] | None,
 ) -> tuple[HypothesisState, RemoteBacktest]:
     """The backtest called ``name``: created at most once, read while it runs."""
-    job = state.jobs.get(name)
-    if job is None:
+    if name not in state.jobs:
         check_quota(ctx, state)
-        job = RemoteJob(kind=JobKind.BACKTEST, name=name, parameters=dict(parameters), window=window,
-                        intended_at=ctx.clock())
-        state = save(ctx, _with_job(state, job))
-        ctx.checkpoint("backtest:intent")
-    remote: RemoteBacktest | None = None
-    if job.status is JobStatus.INTENDED:
-        remote = ctx.platform.find_backtest(project, name)
-        if remote is None:
-            compile_id = ensure_compiled(ctx, state, project)
-            ctx.checkpoint("backtest:before-create")
-            span = BacktestWindow(*window) if window is not None else None
-            remote = ctx.platform.create_backtest(project, compile_id=compile_id, name=name, parameters=parameters,
-                                                  window=span)
-            ctx.checkpoint("backtest:after-create")
-        job = job.model_copy(update={"status": JobStatus.CREATED, "remote_id": remote.backtest_id,
-                                     "created_at": ctx.clock()})
-        state = save(ctx, _with_job(state, job))
+    span = BacktestWindow(*window) if window is not None else None
+    intent = RemoteJob(kind=JobKind.BACKTEST, name=name, parameters=dict(parameters), window=window,
+                       intended_at=ctx.clock())
+    state, remote = _create_once(
+        ctx, state, intent, find=lambda: ctx.platform.find_backtest(project, name),
+        create=lambda current: ctx.platform.create_backtest(
+            project, compile_id=ensure_compiled(ctx, current, project), name=name, parameters=parameters,
+            window=span),
+        remote_id=lambda created: created.backtest_id,
+    )
     if remote is None or not remote.completed:
-        remote = ctx.platform.read_backtest(project, str(job.remote_id))
+        try:
+            remote = ctx.platform.read_backtest(project, str(state.jobs[name].remote_id))
+        except RemoteObjectMissingError as exc:
+            raise StageFailure(f"the backtest {name} is gone from the {ctx.platform.name} platform",
+                               evidence=str(exc)) from exc
     return state, remote
 
 
-def complete_job(state: HypothesisState, name: str, ctx: LoopContext, *, error: str | None = None) -> HypothesisState:
-    job = state.jobs[name].model_copy(update={
-        "status": JobStatus.FAILED if error else JobStatus.COMPLETED, "completed_at": ctx.clock(), "error": error,
-    })
+def complete_job(ctx: LoopContext, state: HypothesisState, name: str) -> HypothesisState:
+    job = state.jobs[name].model_copy(update={"status": JobStatus.COMPLETED, "completed_at": ctx.clock()})
     return _with_job(state, job)
-
-
-# ------------------------------------------------------------------------------------------------
-# optimizations (paid)
 
 
 def ensure_optimization(
     ctx: LoopContext, state: HypothesisState, project: ProjectHandle, *, name: str,
     grid: Mapping[str, list[float]], parameters: Mapping[str, str], estimate: OptimizationEstimate,
 ) -> tuple[HypothesisState, RemoteOptimization]:
-    """The cloud optimization called ``name``: approved, under budget, created at most once."""
-    job = state.jobs.get(name)
-    if job is None:
-        remaining = ctx.settings.budget.money_usd - money_spent(ctx)
-        if estimate.cost_usd > remaining:
-            raise BudgetError(
-                f"the optimization of {state.id} is estimated at ${estimate.cost_usd:.2f}, more than the "
-                f"${remaining:.2f} left of budget.money_usd",
-                details={"estimate": estimate.cost_usd, "remaining": remaining},
-            )
-        if state.approval is None or state.approval.max_usd < estimate.cost_usd:
-            raise BudgetError(f"the optimization of {state.id} needs `qcloop approve {state.id}`")
-        job = RemoteJob(kind=JobKind.OPTIMIZATION, name=name, parameters=dict(parameters),
-                        cost_usd=estimate.cost_usd, intended_at=ctx.clock())
-        state = save(ctx, _with_job(state, job))
-        ctx.checkpoint("optimization:intent")
-    remote: RemoteOptimization | None = None
-    if job.status is JobStatus.INTENDED:
-        remote = ctx.platform.find_optimization(project, name)
-        if remote is None:
-            compile_id = ensure_compiled(ctx, state, project)
-            ctx.checkpoint("optimization:before-create")
-            remote = ctx.platform.create_optimization(project, compile_id=compile_id, name=name, grid=grid,
-                                                      parameters=parameters, estimate=estimate)
-            ctx.checkpoint("optimization:after-create")
-        job = job.model_copy(update={"status": JobStatus.CREATED, "remote_id": remote.optimization_id,
-                                     "created_at": ctx.clock()})
-        state = save(ctx, _with_job(state, job))
+    """The cloud optimization called ``name``, created at most once.
+
+    The caller has checked the budget and the approval (``stages._paid_optimization``): once the
+    intent is recorded, the optimization is the hypothesis's, whatever happens to the process.
+    """
+    intent = RemoteJob(kind=JobKind.OPTIMIZATION, name=name, parameters=dict(parameters),
+                       cost_usd=estimate.cost_usd, intended_at=ctx.clock())
+    state, remote = _create_once(
+        ctx, state, intent, find=lambda: ctx.platform.find_optimization(project, name),
+        create=lambda current: ctx.platform.create_optimization(
+            project, compile_id=ensure_compiled(ctx, current, project), name=name, grid=grid,
+            parameters=parameters, estimate=estimate),
+        remote_id=lambda created: created.optimization_id,
+    )
     if remote is None or not remote.completed:
-        remote = ctx.platform.read_optimization(project, str(job.remote_id))
+        remote = ctx.platform.read_optimization(project, str(state.jobs[name].remote_id))
     return state, remote
 
 
 def write_artifact(ctx: LoopContext, path: Path, text: str) -> str:
     """Write a step's artifact atomically; returns its workspace-relative path for the commit."""
-    from orchestrator.store import atomic_write_text
-
     atomic_write_text(path, text)
     return ctx.rel(path)

@@ -7,8 +7,11 @@ what happens next:
 - ``StageFailure``: the hypothesis goes to FAILED with the reason, the evidence and the retry command
   (one commit: ``H-007 fail: ...``);
 - ``QuotaExhausted``: it waits (no commit) until the quota resets;
-- a ``CloudError`` (the service or the connection failed): it waits and tries again with backoff; the
-  next attempt reconciles by name, so nothing is duplicated;
+- ``BudgetError``: it waits for `qcloop approve` (announced and notified once, then reminded);
+- a ``CloudError`` (the service or the connection failed): it waits and tries again with backoff (a
+  person's wait in progress is kept as it is); the next attempt reconciles by name, so nothing is
+  duplicated; errors that last past the wait's deadline fail the hypothesis. An
+  ``AuthenticationError`` stops the run instead: no hypothesis can move until the credentials work;
 - ``StateConflictError``: another command changed the file; the next pass re-reads it;
 - anything else propagates (a bug: the error boundary logs it; the state on disk is consistent).
 """
@@ -18,12 +21,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from orchestrator.errors import BudgetError, CloudError
+from orchestrator.errors import AuthenticationError, BudgetError, CloudError
 from orchestrator.loop import stages
 from orchestrator.loop.context import LoopContext
 from orchestrator.loop.effects import QuotaExhausted, StageFailure
 from orchestrator.loop.journal import commit_step, save
-from orchestrator.loop.waiting import expired, machine_wait
+from orchestrator.loop.waiting import announce, expired, machine_wait, person_wait, remind_if_due
 from orchestrator.models import Failure, HypothesisState, Stage, Step, Waiting
 from orchestrator.store import StateConflictError
 
@@ -52,54 +55,89 @@ RETRY_FROM: dict[Stage, Stage] = {
 }
 
 
+ERROR_WAIT = "the platform after an error"
+APPROVAL_WAIT = "an approval of the paid optimization"
+
+
 def advance(ctx: LoopContext, state: HypothesisState) -> HypothesisState:
     """Run the stage function of ``state`` once; returns the state as it is on disk afterwards."""
     function = STAGE_FUNCTIONS.get(state.stage)
     if function is None:
         return state
     try:
-        after = function(ctx, state)
+        return function(ctx, state)
     except StageFailure as failure:
-        after = fail(ctx, ctx.store.load(state.id) if ctx.store.exists(state.id) else state, failure)
+        return fail(ctx, _on_disk(ctx, state), failure)
     except QuotaExhausted as quota:
-        current = ctx.store.load(state.id)
         waiting = Waiting(for_person=False, what=quota.what, next_check_at=quota.until,
                           interval_seconds=(quota.until - ctx.clock()).total_seconds(), since=ctx.clock())
-        after = save(ctx, current.model_copy(update={"waiting": waiting}))
+        return save(ctx, _on_disk(ctx, state).model_copy(update={"waiting": waiting}))
     except BudgetError as budget:
-        current = ctx.store.load(state.id)
-        if current.waiting is not None and current.waiting.for_person and expired(ctx, current.waiting):
-            hours = ctx.settings.notebooks.wait_timeout_hours
-            return fail(ctx, current, StageFailure(
-                f"nobody approved the paid optimization within {hours:g} h", resume=Stage.OPTIMIZING.value,
-                evidence=f"approve it with `qcloop approve {state.id}` after `qcloop retry {state.id}`, or set "
-                         "budget.money_usd: 0 to use the free notebook sweep"))
-        after = save(ctx, current.model_copy(update={
-            "waiting": _approval_wait(ctx, current, str(budget)),
-            "pending_cost_usd": budget.details.get("estimate", current.pending_cost_usd),
-        }))
+        return _await_approval(ctx, _on_disk(ctx, state), budget)
     except StateConflictError as conflict:
         log.info("%s: %s; re-reading", state.id, conflict)
         return ctx.store.load(state.id)
+    except AuthenticationError:
+        raise  # every hypothesis would fail alike: stop the run, the message says how to fix the credentials
     except CloudError as error:
-        current = ctx.store.load(state.id) if ctx.store.exists(state.id) else state
-        waiting = machine_wait(ctx, current, f"the platform after an error ({error.message})")
-        ctx.say(f"  {state.id}: {error}; trying again in {waiting.interval_seconds:.0f}s")
-        after = save(ctx, current.model_copy(update={"waiting": waiting}))
-    return after
+        return _retry_later(ctx, _on_disk(ctx, state), error)
 
 
-def _approval_wait(ctx: LoopContext, state: HypothesisState, message: str) -> Waiting:
-    from orchestrator.loop.waiting import person_wait
+def _on_disk(ctx: LoopContext, state: HypothesisState) -> HypothesisState:
+    """The state as the store has it (a stage may have failed before writing anything)."""
+    return ctx.store.load(state.id) if ctx.store.exists(state.id) else state
 
-    return person_wait(ctx, state, "an approval of the paid optimization",
-                       [message, f"Approve it: qcloop approve {state.id}",
-                        "Or use the free notebook sweep: set budget.money_usd: 0 in qcloop.yaml"])
+
+def _retry_later(ctx: LoopContext, state: HypothesisState, error: CloudError) -> HypothesisState:
+    """Try again with backoff after a platform error (the next try reconciles by name).
+
+    A person's wait in progress stays what it is (the instructions, the deadline): the person still has
+    to do their part. Past the wait's deadline the hypothesis fails with the error as evidence.
+    """
+    previous = state.waiting
+    if previous is not None and (previous.for_person or previous.what.startswith(ERROR_WAIT)) \
+            and expired(ctx, previous):
+        reason = (f"gave up waiting for {previous.what} at its deadline" if previous.for_person else
+                  f"the platform kept failing since {previous.since:%Y-%m-%d %H:%M} UTC")
+        return fail(ctx, state, StageFailure(f"{reason}: {error.message}", evidence=str(error)))
+    if previous is not None and previous.for_person:
+        waiting = person_wait(ctx, state, previous.what, list(previous.instructions), previous.url)
+    else:
+        waiting = machine_wait(ctx, state, f"{ERROR_WAIT} ({error.message})")
+    ctx.say(f"  {state.id}: {error}; trying again in {waiting.interval_seconds:.0f}s")
+    return save(ctx, state.model_copy(update={"waiting": waiting}))
+
+
+def _await_approval(ctx: LoopContext, state: HypothesisState, budget: BudgetError) -> HypothesisState:
+    """Wait for `qcloop approve`: say so (and notify) when the wait starts, remind, give up at the deadline."""
+    previous = state.waiting
+    if previous is not None and previous.what == APPROVAL_WAIT and expired(ctx, previous):
+        hours = ctx.settings.notebooks.wait_timeout_hours
+        return fail(ctx, state, StageFailure(
+            f"nobody approved the paid optimization within {hours:g} h", resume=Stage.OPTIMIZING.value,
+            evidence=f"approve it with `qcloop approve {state.id}` after `qcloop retry {state.id}`, or set "
+                     "budget.money_usd: 0 to use the free notebook sweep"))
+    waiting = person_wait(ctx, state, APPROVAL_WAIT,
+                          [str(budget), f"Approve it: qcloop approve {state.id}",
+                           "Or use the free notebook sweep: set budget.money_usd: 0 in qcloop.yaml"])
+    state = state.model_copy(update={
+        "waiting": waiting, "pending_cost_usd": budget.details.get("estimate", state.pending_cost_usd),
+    })
+    if previous is None or previous.what != APPROVAL_WAIT:
+        return announce(ctx, state)
+    return save(ctx, state.model_copy(update={"waiting": remind_if_due(ctx, state, waiting)}))
+
+
+def retry_stage(state: HypothesisState) -> Stage:
+    """Where `qcloop retry` resumes a hypothesis that failed in its current stage."""
+    if state.stage is Stage.AWAITING_RESULTS and state.awaiting is Step.VALIDATE:
+        return Stage.VALIDATING
+    return RETRY_FROM.get(state.stage, Stage.PROPOSED)
 
 
 def fail(ctx: LoopContext, state: HypothesisState, failure: StageFailure) -> HypothesisState:
     """Move ``state`` to FAILED with the reason, the evidence and how to retry (one commit)."""
-    resume = Stage(failure.resume) if failure.resume else RETRY_FROM.get(state.stage, Stage.PROPOSED)
+    resume = Stage(failure.resume) if failure.resume else retry_stage(state)
     record = Failure(stage=state.stage, reason=failure.reason, evidence=failure.evidence[-20_000:],
                      retry=f"qcloop retry {state.id}", resume=resume, at=ctx.clock())
     failed = state.model_copy(update={"stage": Stage.FAILED, "failure": record, "waiting": None, "awaiting": None})

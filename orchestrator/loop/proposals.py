@@ -15,7 +15,8 @@ this module records):
 
 Crash safety: variant files are written before the parent's step; a run killed in between finds the
 parent not yet marked, proposes nothing new (the files already use the budget) and commits the files
-it finds with the parent's step.
+it finds with the parent's step. Until that step, the runner leaves those files alone
+(``runner.sync_hypotheses``), so the variants start in the same order as in a run that was not killed.
 """
 
 from __future__ import annotations

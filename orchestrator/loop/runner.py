@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from orchestrator.decide import RULE_NAMES
 from orchestrator.errors import SpecError
-from orchestrator.hypotheses import id_sort_key, load_hypotheses
-from orchestrator.loop.context import LoopContext
+from orchestrator.hypotheses import HypothesisSpec, id_sort_key, load_hypotheses
+from orchestrator.loop.context import RUNS_DIR, LoopContext
 from orchestrator.loop.journal import recover_owed_commits, save
 from orchestrator.loop.machine import advance
-from orchestrator.loop.proposals import propose
-from orchestrator.loop.stages import SPEC_DIR, file_sha256, spec_path, tag_accepted
+from orchestrator.loop.proposals import PROPOSING_STAGES, propose
+from orchestrator.loop.stages import CODE_DIR, SPEC_DIR, accepted_tag_name, file_sha256, spec_path, tag_accepted
 from orchestrator.loop.waiting import describe
 from orchestrator.models import HypothesisState, Stage
 
@@ -56,7 +56,7 @@ def sync_hypotheses(ctx: LoopContext) -> list[SpecError]:
     loaded = load_hypotheses(ctx.workspace / SPEC_DIR, registry=ctx.registry, rule_names=RULE_NAMES,
                              relative_to=ctx.workspace)
     for spec in loaded.specs:
-        if ctx.store.exists(spec.id):
+        if ctx.store.exists(spec.id) or _awaits_propose_step(ctx, spec):
             continue
         path = spec_path(ctx, spec.id)
         state = HypothesisState(
@@ -68,27 +68,34 @@ def sync_hypotheses(ctx: LoopContext) -> list[SpecError]:
     return loaded.problems
 
 
+def _awaits_propose_step(ctx: LoopContext, spec: HypothesisSpec) -> bool:
+    """A variant file whose decided parent's propose step is still to come: a run was killed between
+    writing it and committing that step. It starts once that step records it, as in a run that was not
+    killed (where the variants of every decided hypothesis are proposed before any of them runs)."""
+    generators = ctx.settings.generators
+    if spec.parent is None or not ctx.store.exists(spec.parent) or \
+            generators.variants_per_hypothesis <= 0 or generators.max_variants_total <= 0:
+        return False
+    parent = ctx.store.load(spec.parent)
+    return parent.stage in PROPOSING_STAGES and not parent.variants_proposed and spec.id not in parent.variants
+
+
 def recover_tags(ctx: LoopContext) -> list[str]:
-    """Tag accepted hypotheses whose tag a killed run did not get to write."""
+    """Tag accepted hypotheses whose tag a killed run did not get to write (at their accept commit)."""
     made = []
     existing = set(ctx.ledger.tags())
     for state in ctx.store.load_all():
-        if state.stage is not Stage.ACCEPTED:
-            continue
-        name = state.id if state.attempt == 1 else f"{state.id}-attempt{state.attempt}"
-        if ctx.ledger.tag_prefix + name in existing:
+        if state.stage is not Stage.ACCEPTED or ctx.ledger.tag_prefix + accepted_tag_name(state) in existing:
             continue
         accepted = [e for e in ctx.ledger.history(state.id) if e.trailers.get("Decision") == "accept"]
-        if accepted:
-            made.append(ctx.ledger.tag(name, f"{state.id} accepted: {state.title}", accepted[-1].sha))
-        else:
-            made.append(tag_accepted(ctx, state))
+        made.append(tag_accepted(ctx, state, accepted[-1].sha if accepted else None))
     return made
 
 
-def prepare(ctx: LoopContext) -> list[SpecError]:
-    """Everything a run does before its first step (see the module docstring)."""
-    ctx.store.clean_temporary_files()
+def prepare(ctx: LoopContext, only: Sequence[str] = ()) -> list[SpecError]:
+    """Everything a run does before its first step (see the module docstring); ``only`` must name
+    hypotheses that exist (their files are valid)."""
+    ctx.store.clean_temporary_files(ctx.workspace / RUNS_DIR, ctx.workspace / CODE_DIR)
     for subject in recover_owed_commits(ctx):
         ctx.say(f"  recovered the commit a previous run owed: {subject}")
     for tag in recover_tags(ctx):
@@ -96,6 +103,15 @@ def prepare(ctx: LoopContext) -> list[SpecError]:
     problems = sync_hypotheses(ctx)
     for problem in problems:
         ctx.say(f"  skipped an invalid hypothesis file: {problem}")
+    known = ctx.store.ids()
+    unknown = [i for i in only if i not in known]
+    if unknown:
+        raise SpecError(
+            f"no hypothesis {', '.join(unknown)} in {ctx.workspace / SPEC_DIR}"
+            + (" (a file of that name is invalid: see above)" if problems else ""),
+            hint=f"known: {', '.join(sorted(known, key=id_sort_key)) or 'none'}; `qcloop new` writes a hypothesis "
+                 "(a variant starts once its parent's propose step recorded it: run without ids)",
+        )
     return problems
 
 
@@ -147,7 +163,7 @@ class Progress:
 
 def run_loop(ctx: LoopContext, options: RunOptions, *, sleep: Callable[[float], None] = time.sleep) -> RunSummary:
     """Advance hypotheses until the options say stop; the caller holds the run lock."""
-    prepare(ctx)
+    prepare(ctx, options.only)
     steps = advanced = 0
     progress = Progress(ctx.say)
     checked: set[str] = set()  # waiting hypotheses already looked at once in this run

@@ -22,21 +22,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
 from orchestrator.decide import RULE_NAMES, decide
-from orchestrator.errors import QcloopError
+from orchestrator.errors import BudgetError, QcloopError
 from orchestrator.hypotheses import HypothesisSpec, load_hypothesis, resolved_parameters, sweep_grid
 from orchestrator.loop import effects, evidence, trials
 from orchestrator.loop.context import LoopContext
 from orchestrator.loop.effects import StageFailure
 from orchestrator.loop.journal import commit_step, decision_trailers, save, trial_trailers
-from orchestrator.loop.waiting import machine_wait, person_wait, remind_if_due
+from orchestrator.loop.waiting import announce, expired, machine_wait, person_wait, remind_if_due
 from orchestrator.models import (
     Action,
     BacktestFigures,
@@ -48,7 +49,9 @@ from orchestrator.models import (
     NotebookRun,
     Stage,
     Step,
+    SweepFigures,
     Trial,
+    WalkForwardFigures,
 )
 from orchestrator.notebooks.records import ParameterSweepRecord, WalkForwardRecord, parse_record
 from orchestrator.notebooks.specs import ParameterSweepSpec, StrategySource, WalkForwardSpec
@@ -154,6 +157,11 @@ def _add_trials(state: HypothesisState, new: list[Trial]) -> HypothesisState:
     return state.model_copy(update={"trials": [*state.trials, *new]})
 
 
+def _resume_for(step: Step) -> Stage:
+    """Where `qcloop retry` resumes after a failure while the results of ``step`` were awaited."""
+    return Stage.OPTIMIZING if step is Step.OPTIMIZE else Stage.VALIDATING
+
+
 def _decision_body(decision: Decision) -> str:
     lines = [f"{'pass' if c.passed else 'FAIL'}  {c.reason}" for c in decision.checks]
     return "\n".join(lines)
@@ -166,10 +174,10 @@ def _apply_decision(ctx: LoopContext, state: HypothesisState, decision: Decision
     if decision.parameters is not None:
         update["parameters"] = {**state.parameters, **decision.parameters}
     if decision.action is Action.FLAG:
-        resume = Stage.OPTIMIZING if decision.step is Step.OPTIMIZE else Stage.VALIDATING
         update["failure"] = Failure(
             stage=state.stage, reason=f"{decision.step.value} evidence flagged: {decision.summary}",
-            evidence=_decision_body(decision), retry=f"qcloop retry {state.id}", resume=resume, at=ctx.clock(),
+            evidence=_decision_body(decision), retry=f"qcloop retry {state.id}", resume=_resume_for(decision.step),
+            at=ctx.clock(),
         )
     return state.model_copy(update=update)
 
@@ -240,8 +248,6 @@ def start_baseline(ctx: LoopContext, state: HypothesisState) -> HypothesisState:
 
 def _await_job(ctx: LoopContext, state: HypothesisState, what: str, progress: float, resume: Stage) -> HypothesisState:
     """Wait for a remote job with backoff; past cloud.backtest_timeout_seconds the hypothesis fails."""
-    from orchestrator.loop.waiting import expired
-
     previous = state.waiting
     if previous is not None and not previous.for_person and previous.what.startswith(what) and expired(ctx, previous):
         raise StageFailure(
@@ -277,7 +283,7 @@ def finish_baseline(ctx: LoopContext, state: HypothesisState, project: ProjectHa
                                            parameters=state.parameters, window=state.search_window)
     artifact = effects.write_artifact(ctx, runs_file(ctx, state, "results", "baseline.json"),
                                       _backtest_artifact(remote, figures, state.search_window))
-    state = effects.complete_job(state, name, ctx)
+    state = effects.complete_job(ctx, state, name)
     state = _add_trials(state, [Trial(kind="backtest", label="baseline", sharpe=figures.sharpe, at=ctx.clock())])
     state = _stats_now(ctx, state)
     state = state.model_copy(update={"results": state.results.model_copy(update={"baseline": figures}),
@@ -359,8 +365,6 @@ def _paid_optimization(ctx: LoopContext, state: HypothesisState, project: Projec
     Without an approval (or with one below the estimate), ``BudgetError`` makes the hypothesis wait for
     `qcloop approve` (machine.py).
     """
-    from orchestrator.errors import BudgetError
-
     if not ctx.platform.supports_optimizations or ctx.settings.budget.money_usd <= 0:
         return None
     name = state.remote_name(Step.OPTIMIZE)
@@ -380,9 +384,7 @@ def _paid_optimization(ctx: LoopContext, state: HypothesisState, project: Projec
                 f"(${remaining:.2f} of the budget left)", details={"estimate": estimate.cost_usd})
     state, remote = effects.ensure_optimization(ctx, state, project, name=name, grid=floats,
                                                 parameters=state.parameters, estimate=estimate)
-    points = 1
-    for values in grid.values():
-        points *= len(values)
+    points = math.prod(len(values) for values in grid.values())
     state = state.model_copy(update={"stage": Stage.AWAITING_RESULTS, "awaiting": Step.OPTIMIZE,
                                      "waiting": None, "pending_cost_usd": None})
     return commit_step(
@@ -405,9 +407,7 @@ def start_search(ctx: LoopContext, state: HypothesisState) -> HypothesisState:
         raise StageFailure(f"cannot prepare the sweep of {state.id}: {exc.errors()[0]['msg']}",
                            evidence=str(exc), resume=Stage.OPTIMIZING.value) from exc
     state, run, placement = _put_notebook(ctx, state, project, notebook_spec, Step.OPTIMIZE)
-    points = 1
-    for values in notebook_spec.grid.values():
-        points *= len(values)
+    points = math.prod(len(values) for values in notebook_spec.grid.values())
     state = _awaiting(ctx, state, Step.OPTIMIZE, placement=placement,
                       what=f"the sweep notebook {run.file_name} to be run")
     state = commit_step(
@@ -416,17 +416,7 @@ def start_search(ctx: LoopContext, state: HypothesisState) -> HypothesisState:
         trailers=[("Run-Id", run.nonce), ("Notebook", run.file_name)], files=[run.path],
         body="\n".join(placement.instructions),
     )
-    return _announce(ctx, state)
-
-
-def _announce(ctx: LoopContext, state: HypothesisState) -> HypothesisState:
-    """Print the instructions of a new person wait, and notify."""
-    if state.waiting is None or not state.waiting.for_person:
-        return state
-    ctx.say(f"  {state.id} waits for you: {state.waiting.what}")
-    for line in state.waiting.instructions:
-        ctx.say(f"    {line}")
-    return save(ctx, state.model_copy(update={"waiting": remind_if_due(ctx, state, state.waiting)}))
+    return announce(ctx, state)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -468,7 +458,7 @@ def start_validation(ctx: LoopContext, state: HypothesisState) -> HypothesisStat
                   ("Parameters", ", ".join(f"{k}={v}" for k, v in state.parameters.items()))],
         files=[run.path], body="\n".join(placement.instructions),
     )
-    return _announce(ctx, state)
+    return announce(ctx, state)
 
 
 def _validation_jobs(state: HypothesisState) -> dict[str, tuple[str, tuple[dt.date, dt.date] | None]]:
@@ -480,10 +470,10 @@ def _validation_jobs(state: HypothesisState) -> dict[str, tuple[str, tuple[dt.da
 
 def _start_validation_backtests(ctx: LoopContext, state: HypothesisState,
                                 project: ProjectHandle) -> tuple[HypothesisState, str]:
-    for name, window in _validation_jobs(state).values():
+    jobs = _validation_jobs(state)
+    for name, window in jobs.values():
         state, _ = effects.ensure_backtest(ctx, state, project, name=name, parameters=state.parameters, window=window)
-    words = " and ".join(_validation_jobs(state))
-    return state, f"{words} backtest{'s' if len(_validation_jobs(state)) > 1 else ''} started"
+    return state, f"{' and '.join(jobs)} backtest{'s' if len(jobs) > 1 else ''} started"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -499,9 +489,18 @@ def collect_results(ctx: LoopContext, state: HypothesisState) -> HypothesisState
                        resume=Stage.GENERATED.value)
 
 
-def _collect_notebook(ctx: LoopContext, state: HypothesisState, project: ProjectHandle,
-                      step: Step) -> tuple[HypothesisState, Any, list[str]]:
-    """(state, parsed record or None, artifact files). None: still waiting (state.waiting set)."""
+RecordT = TypeVar("RecordT", ParameterSweepRecord, WalkForwardRecord)
+FiguresT = TypeVar("FiguresT", SweepFigures, WalkForwardFigures)
+
+
+def _collect_notebook(ctx: LoopContext, state: HypothesisState, project: ProjectHandle, step: Step, *,
+                      expected: type[RecordT], convert: Callable[[RecordT, str], FiguresT],
+                      ) -> tuple[HypothesisState, FiguresT | None, list[str]]:
+    """(state, the figures of a fresh record or None, artifact files). None: still waiting (state.waiting set).
+
+    The notebook that came back and its record are written as artifacts first, so that a failure
+    (a failed, tampered or malformed run, a record of the wrong kind) is committed with its evidence.
+    """
     run = state.notebooks[step.value]
     outcome = ctx.platform.collect_notebook(project, run.file_name, run.provenance)
     run = run.model_copy(update={"checks": run.checks + 1, "last_classification": outcome.classification,
@@ -512,32 +511,37 @@ def _collect_notebook(ctx: LoopContext, state: HypothesisState, project: Project
     files = []
     if outcome.notebook_json is not None:
         files.append(effects.write_artifact(ctx, ctx.workspace / run.path, outcome.notebook_json))
+
+    def failure(reason: str, evidence: str) -> StageFailure:
+        return StageFailure(reason, evidence=evidence, resume=_resume_for(step).value, files=files)
+
     if not outcome.fresh or outcome.record is None:
-        raise StageFailure(
-            f"the {run.kind} notebook {run.file_name} came back {outcome.classification}: {outcome.detail}",
-            evidence=outcome.detail, resume=(Stage.OPTIMIZING if step is Step.OPTIMIZE else Stage.VALIDATING).value,
-            files=files,
-        )
+        raise failure(f"the {run.kind} notebook {run.file_name} came back {outcome.classification}: "
+                      f"{outcome.detail}", outcome.detail)
     try:
         record = parse_record(dict(outcome.record))
     except ValidationError as exc:
-        raise StageFailure(f"the result record of {run.file_name} is malformed: {exc.errors()[0]['msg']}",
-                           evidence=str(exc), resume=Stage.OPTIMIZING.value) from exc
+        raise failure(f"the result record of {run.file_name} is malformed: {exc.errors()[0]['msg']}",
+                      str(exc)) from exc
+    if not isinstance(record, expected):
+        raise failure(f"the {run.kind} notebook {run.file_name} returned a {record.kind} record", "")
     result_path = runs_file(ctx, state, "results", f"{run.kind}.json")
     files.append(effects.write_artifact(ctx, result_path, record.model_dump_json(indent=2) + "\n"))
+    try:
+        figures = convert(record, files[-1])
+    except QcloopError as exc:
+        raise failure(str(exc), "") from exc
     run = run.model_copy(update={"collected_at": ctx.clock()})
     state = state.model_copy(update={"notebooks": {**state.notebooks, step.value: run}})
-    return state, record, files
+    return state, figures, files
 
 
 def _still_waiting(ctx: LoopContext, state: HypothesisState, run: NotebookRun, outcome: Any) -> HypothesisState:
-    from orchestrator.loop.waiting import expired
-
+    resume = _resume_for(run.step).value
     if not ctx.platform.person_runs_notebooks:
         # A machine runs notebooks here: an unrun notebook after a run attempt is a failure, not a wait.
         raise StageFailure(f"the {run.kind} notebook {run.file_name} came back {outcome.classification}: "
-                           f"{outcome.detail}", evidence=outcome.detail,
-                           resume=(Stage.OPTIMIZING if run.step is Step.OPTIMIZE else Stage.VALIDATING).value)
+                           f"{outcome.detail}", evidence=outcome.detail, resume=resume)
     what = f"the {run.kind.replace('_', ' ')} notebook {run.file_name} to be run"
     current = state.waiting
     instructions = list(current.instructions) if current is not None else []
@@ -548,8 +552,7 @@ def _still_waiting(ctx: LoopContext, state: HypothesisState, run: NotebookRun, o
     if expired(ctx, waiting):
         hours = ctx.settings.notebooks.wait_timeout_hours
         raise StageFailure(f"nobody ran {run.file_name} within {hours:g} h (last seen: {outcome.classification})",
-                           evidence=outcome.detail,
-                           resume=(Stage.OPTIMIZING if run.step is Step.OPTIMIZE else Stage.VALIDATING).value)
+                           evidence=outcome.detail, resume=resume)
     waiting = remind_if_due(ctx, state, waiting)
     return save(ctx, state.model_copy(update={"waiting": waiting}))
 
@@ -569,7 +572,7 @@ def _collect_optimization(ctx: LoopContext, state: HypothesisState, project: Pro
         sweep = evidence.sweep_from_optimization(remote.points, list(sweep_grid(spec, family)))
     except QcloopError as exc:
         raise StageFailure(str(exc), resume=Stage.OPTIMIZING.value) from exc
-    return effects.complete_job(state, name, ctx), sweep
+    return effects.complete_job(ctx, state, name), sweep
 
 
 def collect_search(ctx: LoopContext, state: HypothesisState) -> HypothesisState:
@@ -585,16 +588,11 @@ def collect_search(ctx: LoopContext, state: HypothesisState) -> HypothesisState:
         files.append(effects.write_artifact(ctx, runs_file(ctx, state, "results", "optimization.json"),
                                             sweep.model_dump_json(indent=2) + "\n"))
     else:
-        state, record, files = _collect_notebook(ctx, state, project, Step.OPTIMIZE)
-        if record is None:
+        state, collected, files = _collect_notebook(ctx, state, project, Step.OPTIMIZE, expected=ParameterSweepRecord,
+                                                    convert=evidence.sweep_from_record)
+        if collected is None:
             return state
-        if not isinstance(record, ParameterSweepRecord):
-            raise StageFailure(f"expected a parameter sweep record, got {record.kind}",
-                               resume=Stage.OPTIMIZING.value)
-        try:
-            sweep = evidence.sweep_from_record(record, files[-1])
-        except QcloopError as exc:
-            raise StageFailure(str(exc), resume=Stage.OPTIMIZING.value) from exc
+        sweep = collected
     new_trials = [Trial(kind=kind, sharpe=p.sharpe, at=ctx.clock(),
                         label="sweep " + shown(p.parameters))
                   for p in sweep.points]
@@ -638,21 +636,17 @@ def collect_validation(ctx: LoopContext, state: HypothesisState) -> HypothesisSt
     state, backtests = _read_validation_backtests(ctx, state, project)
     if backtests is None:
         return state
-    state, record, files = _collect_notebook(ctx, state, project, Step.VALIDATE)
-    if record is None:
+    state, walk_forward, files = _collect_notebook(ctx, state, project, Step.VALIDATE,
+                                                   expected=WalkForwardRecord,
+                                                   convert=evidence.walk_forward_from_record)
+    if walk_forward is None:
         return state
-    if not isinstance(record, WalkForwardRecord):
-        raise StageFailure(f"expected a walk-forward record, got {record.kind}", resume=Stage.VALIDATING.value)
-    try:
-        walk_forward = evidence.walk_forward_from_record(record, files[-1])
-    except QcloopError as exc:
-        raise StageFailure(str(exc), resume=Stage.VALIDATING.value) from exc
     new_trials = []
     for key, (name, remote, figures) in backtests.items():
         files.append(effects.write_artifact(ctx, runs_file(ctx, state, "results", f"{key}.json"),
                                             _backtest_artifact(remote, figures, state.jobs[name].window)))
         if state.jobs[name].status is not JobStatus.COMPLETED:
-            state = effects.complete_job(state, name, ctx)
+            state = effects.complete_job(ctx, state, name)
             new_trials.append(Trial(kind="backtest", label=key, sharpe=figures.sharpe, at=ctx.clock()))
     confirmation = backtests["confirmation"][2]
     holdout = backtests["holdout"][2] if "holdout" in backtests else None
@@ -679,8 +673,13 @@ def collect_validation(ctx: LoopContext, state: HypothesisState) -> HypothesisSt
     return state
 
 
-def tag_accepted(ctx: LoopContext, state: HypothesisState) -> str:
-    name = state.id if state.attempt == 1 else f"{state.id}-attempt{state.attempt}"
+def accepted_tag_name(state: HypothesisState) -> str:
+    """``H-007`` for a first attempt, ``H-007-attempt2`` after a retry (the prefix is git.tag_prefix)."""
+    return state.id if state.attempt == 1 else f"{state.id}-attempt{state.attempt}"
+
+
+def tag_accepted(ctx: LoopContext, state: HypothesisState, sha: str | None = None) -> str:
+    """Tag the accepted hypothesis at ``sha`` (default: HEAD, its accept commit)."""
     decision = state.last_decision
     message = f"{state.id} accepted: {state.title}\n\n{decision.summary if decision else ''}"
-    return ctx.ledger.tag(name, message)
+    return ctx.ledger.tag(accepted_tag_name(state), message, sha)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from orchestrator.loop.context import LoopContext
+from orchestrator.loop.journal import save
 from orchestrator.models import HypothesisState, Waiting
 
 MACHINE_FIRST_SECONDS = 1.0
@@ -75,6 +76,17 @@ def remind_if_due(ctx: LoopContext, state: HypothesisState, waiting: Waiting) ->
     return waiting.model_copy(update={
         "notified": True, "last_reminded_at": now, "reminders": waiting.reminders + (1 if reminder else 0),
     })
+
+
+def announce(ctx: LoopContext, state: HypothesisState) -> HypothesisState:
+    """Print what a person is asked to do (the first time a wait starts) and notify; saves the state."""
+    waiting = state.waiting
+    if waiting is None or not waiting.for_person:
+        return state
+    ctx.say(f"  {state.id} waits for you: {waiting.what}")
+    for line in waiting.instructions:
+        ctx.say(f"    {line}")
+    return save(ctx, state.model_copy(update={"waiting": remind_if_due(ctx, state, waiting)}))
 
 
 def describe(waiting: Waiting, now: dt.datetime) -> str:

@@ -11,15 +11,28 @@ Contracts every implementation keeps, because the loop's exactly-once guarantee 
   reconciles by name on its next pass);
 - ``put_files`` and ``put_notebook`` are idempotent (create or update);
 - nothing here blocks for long: a backtest that is still running is returned with ``completed``
-  false and the loop polls again later, so other hypotheses keep moving.
+  false and the loop polls again later, so other hypotheses keep moving;
+- reading an object by an id the platform does not know (any more) raises ``RemoteObjectMissingError``
+  where the platform can tell (the local one); the loop then fails the hypothesis, and `qcloop retry`
+  starts a new attempt under new names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from orchestrator.errors import StateError
+
+if TYPE_CHECKING:
+    from orchestrator.notebooks.collect import Channel
+
+
+class RemoteObjectMissingError(StateError):
+    """An object the state records by its id is not on the platform (any more)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,25 @@ class NotebookOutcome:
     @property
     def fresh(self) -> bool:
         return self.classification == "FRESH"
+
+
+def collect_outcome(channels: Sequence[Channel], file_name: str, provenance: Mapping[str, Any], *,
+                    where: str, inbox: Path) -> NotebookOutcome:
+    """Collect the run of ``file_name`` through ``channels`` (``notebooks.collect``), as the loop sees it.
+
+    ``where`` names the place a person runs it (for the guidance in what comes back).
+    """
+    from orchestrator.notebooks.classify import Guidance
+    from orchestrator.notebooks.collect import collect
+    from orchestrator.notebooks.provenance import Provenance
+
+    expected = Provenance.model_validate(dict(provenance))
+    result = collect(channels, expected, guidance=Guidance(notebook=file_name, where=where, inbox=inbox))
+    return NotebookOutcome(
+        classification=result.status.value, detail=result.message,
+        record=result.record.model_dump(mode="json") if result.record is not None else None,
+        channel=result.channel.value if result.channel else None, notebook_json=result.notebook_json,
+    )
 
 
 @dataclass(frozen=True)

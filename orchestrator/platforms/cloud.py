@@ -41,11 +41,13 @@ from orchestrator.platforms.base import (
     ProjectHandle,
     RemoteBacktest,
     RemoteOptimization,
+    collect_outcome,
 )
 
 log = logging.getLogger(__name__)
 
-EQUITY_CHARTS = ("Strategy Equity", "Benchmark")
+EQUITY_CHART = "Strategy Equity"  # the daily equity every figure is computed from: required
+EQUITY_CHARTS = (EQUITY_CHART, "Benchmark")
 CHART_POINTS = 100_000            # ask for every daily point of a long backtest
 NODE_TYPE = "O2-8"
 NODE_USD_PER_HOUR = 0.15          # lean-cli's figure for O2-8 nodes (reference/qc-api.md §3.6)
@@ -115,7 +117,12 @@ class CloudPlatform:
         )
 
     def _with_equity(self, project: ProjectHandle, result: dict[str, Any]) -> dict[str, Any]:
-        """Fill in the full equity and benchmark series (``backtests/read`` may carry summaries only)."""
+        """Fill in the full equity and benchmark series (``backtests/read`` may carry summaries only).
+
+        A failure to read the equity chart propagates (the loop tries again later): without it the
+        figures would silently fall back to LEAN's own Sharpe ratio, another convention. The benchmark
+        is for display only; a failure to read it is logged.
+        """
         charts = dict(result.get("charts") or {})
         end = int(dt.datetime.now(dt.UTC).timestamp())
         for name in EQUITY_CHARTS:
@@ -126,6 +133,8 @@ class CloudPlatform:
                 chart = self.client.read_backtest_chart(int(project.project_id), result["backtestId"], name,
                                                         start=0, end=end, count=CHART_POINTS)
             except CloudError as exc:
+                if name == EQUITY_CHART:
+                    raise
                 log.warning("could not read chart %s of backtest %s: %s", name, result["backtestId"], exc)
                 continue
             charts[name] = chart.model_dump(mode="json")
@@ -231,29 +240,16 @@ class CloudPlatform:
     def collect_notebook(
         self, project: ProjectHandle, file_name: str, provenance: Mapping[str, Any],
     ) -> NotebookOutcome:
-        from orchestrator.notebooks.classify import Guidance
-        from orchestrator.notebooks.collect import (
-            Channel,
-            InboxChannel,
-            ObjectStoreChannel,
-            ProjectFileChannel,
-            collect,
-        )
-        from orchestrator.notebooks.provenance import Provenance
+        from orchestrator.notebooks.collect import Channel, InboxChannel, ObjectStoreChannel, ProjectFileChannel
 
-        expected = Provenance.model_validate(dict(provenance))
         project_id = int(project.project_id)
         channels: list[Channel] = [
             ProjectFileChannel(read=lambda: self.client.read_file(project_id, file_name).content),
             ObjectStoreChannel(read=self._read_object),
             InboxChannel(self.settings.inbox),
         ]
-        guidance = Guidance(notebook=file_name, where="QuantConnect Research", inbox=self.settings.inbox)
-        result = collect(channels, expected, guidance=guidance)
-        record = result.record.model_dump(mode="json") if result.record is not None else None
-        return NotebookOutcome(classification=result.status.value, detail=result.message, record=record,
-                               channel=result.channel.value if result.channel else None,
-                               notebook_json=result.notebook_json)
+        return collect_outcome(channels, file_name, provenance, where="QuantConnect Research",
+                               inbox=self.settings.inbox)
 
     def _read_object(self, key: str) -> bytes | None:
         try:

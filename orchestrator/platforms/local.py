@@ -35,7 +35,9 @@ from orchestrator.platforms.base import (
     OptimizationEstimate,
     ProjectHandle,
     RemoteBacktest,
+    RemoteObjectMissingError,
     RemoteOptimization,
+    collect_outcome,
 )
 from orchestrator.store import atomic_write_text
 
@@ -141,12 +143,12 @@ class LocalPlatform:
 
     def read_backtest(self, project: ProjectHandle, backtest_id: str) -> RemoteBacktest:
         path = self._backtest_dir(project) / f"{backtest_id}.json"
+        if not path.is_file():
+            raise RemoteObjectMissingError(
+                f"the result of backtest {backtest_id} is not in {path.parent}: the local platform keeps its "
+                f"results in {LOCAL_DIR}, outside git (a fresh clone, or the folder was removed)",
+                hint="`qcloop retry` runs it again as a new attempt")
         return self._remote(json.loads(path.read_text(encoding="utf-8")))
-
-    def backtest_names(self, project: ProjectHandle) -> list[str]:
-        """Every backtest this platform holds for the project (tests count duplicates with it)."""
-        folder = self._backtest_dir(project)
-        return sorted(json.loads(p.read_text(encoding="utf-8"))["name"] for p in folder.glob("*.json"))
 
     # ------------------------------------------------------------------------------------ optimizations
 
@@ -193,23 +195,26 @@ class LocalPlatform:
     def collect_notebook(
         self, project: ProjectHandle, file_name: str, provenance: Mapping[str, Any],
     ) -> NotebookOutcome:
-        from orchestrator.notebooks.classify import Guidance, read_notebook
+        from orchestrator.notebooks.classify import read_notebook
         from orchestrator.notebooks.collect import (
+            Channel,
             InboxChannel,
             LocalExecutionChannel,
             ObjectStoreChannel,
-            collect,
         )
         from orchestrator.notebooks.execute import OBJECT_STORE_DIR_ENV, execute_notebook
-        from orchestrator.notebooks.provenance import Provenance
 
-        expected = Provenance.model_validate(dict(provenance))
-        guidance = Guidance(notebook=file_name, where="Jupyter", inbox=self.settings.inbox)
         store = ObjectStoreChannel(read=self._read_object)
+        channels: list[Channel]
         if self.person_runs_notebooks:
-            channels: list[Any] = [InboxChannel(self.settings.inbox), store]
+            channels = [InboxChannel(self.settings.inbox), store]
         else:
-            notebook = read_notebook(self._notebook_path(project, file_name).read_text(encoding="utf-8"))
+            path = self._notebook_path(project, file_name)
+            if not path.is_file():
+                return NotebookOutcome(classification="NOT_RUN", detail=(
+                    f"{path} is gone: the local platform keeps what it runs in {LOCAL_DIR}, outside git "
+                    "(a fresh clone, or the folder was removed)"))
+            notebook = read_notebook(path.read_text(encoding="utf-8"))
             for cell in notebook.cells:  # .ipynb files store multi-line sources as lists; kernels want text
                 if isinstance(cell.get("source"), list):
                     cell["source"] = "".join(cell["source"])
@@ -218,11 +223,7 @@ class LocalPlatform:
                           kernel_name=self.settings.notebooks.kernel_name,
                           extra_env={OBJECT_STORE_DIR_ENV: str(self.object_store)})
             channels = [LocalExecutionChannel(notebook, run), store]
-        result = collect(channels, expected, guidance=guidance)
-        record = result.record.model_dump(mode="json") if result.record is not None else None
-        return NotebookOutcome(classification=result.status.value, detail=result.message, record=record,
-                               channel=result.channel.value if result.channel else None,
-                               notebook_json=result.notebook_json)
+        return collect_outcome(channels, file_name, provenance, where="Jupyter", inbox=self.settings.inbox)
 
     def _read_object(self, key: str) -> str | None:
         path = self.object_store / key

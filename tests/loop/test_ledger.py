@@ -132,3 +132,70 @@ def test_committed_text_is_the_version_at_head_not_the_one_on_disk(tmp_path: Pat
     assert ledger.committed_text(tmp_path / "state" / "H-007.json") == '{"seq": 1}\n'  # absolute path too
     assert ledger.committed_text(Path("state/never-committed.json")) is None
     assert ledger.committed_text(tmp_path.parent / "outside.txt") is None
+
+
+def test_a_registered_secret_never_reaches_a_commit_message(tmp_path: Path) -> None:
+    from orchestrator.credentials import register_secret
+
+    secret = "s3cr3t-token-for-the-ledger-test-0123456789"
+    register_secret(secret)
+    ledger = _repo(tmp_path)
+    (tmp_path / "f").write_text("x")
+    ledger.commit(f"H-007 fail: token {secret} rejected", [("Hypothesis", "H-007"), ("Reason", secret)], ["f"],
+                  body=f"Traceback: {secret}")
+    message = git(tmp_path, "log", "-1", "--format=%B")
+    assert secret not in message and message.startswith("H-007 fail: token *** rejected")
+
+
+SLOW_GIT = """#!/bin/sh
+# git, but a commit takes a while: long enough for Ctrl-C to arrive in the middle of it
+case " $* " in *" commit "*) touch "$QCLOOP_TEST_MARK"; sleep 1 ;; esac
+exec {git} "$@"
+"""
+
+
+def test_ctrl_c_in_the_terminal_during_a_commit_lets_the_commit_finish(tmp_path: Path) -> None:
+    """The terminal sends SIGINT to the whole foreground process group: qcloop *and* its git child."""
+    import os
+    import shutil
+    import signal
+    import sys
+    import textwrap
+    import time
+
+    Ledger.init(tmp_path / "ws")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(SLOW_GIT.format(git=shutil.which("git")))
+    wrapper.chmod(0o755)
+    mark = tmp_path / "committing"
+    code = textwrap.dedent(f"""
+        from pathlib import Path
+        from orchestrator.loop.context import Bookkeeping
+        from orchestrator.loop.journal import commit_step, save
+        from orchestrator.ledger import Ledger
+        from orchestrator.models import HypothesisState, Stage, Step
+        from orchestrator.store import Store
+        ws = Path({str(tmp_path / "ws")!r})
+        books = Bookkeeping(store=Store(ws), ledger=Ledger(ws), say=print)
+        state = save(books, HypothesisState(id="H-001", family="f", spec_path="h", spec_sha256="0" * 64))
+        try:
+            commit_step(books, state.model_copy(update={{"stage": Stage.GENERATED}}), step=Step.GENERATE,
+                        subject="code")
+        except KeyboardInterrupt:
+            print("interrupted after the commit")
+    """)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "QCLOOP_TEST_MARK": str(mark),
+           "GIT_PYTHON_GIT_EXECUTABLE": str(wrapper)}
+    # A process group of its own, like a shell's foreground job.
+    child = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not mark.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert mark.exists(), child.communicate()
+    os.killpg(child.pid, signal.SIGINT)  # Ctrl-C
+    out, err = child.communicate(timeout=30)
+    assert "interrupted after the commit" in out, err
+    assert Ledger(tmp_path / "ws").committed_seqs() == {"H-001": 1}

@@ -91,6 +91,15 @@ def test_temporary_files_of_a_killed_writer_are_cleaned(tmp_path: Path) -> None:
     assert store.ids() == ["H-001"]
 
 
+def test_temporary_artifacts_of_a_killed_writer_are_cleaned_too(tmp_path: Path) -> None:
+    results = tmp_path / "runs" / "H-001" / "results"
+    atomic_write_text(results / "baseline.json", "{}")
+    leftover = results / ".sweep.json.tmp-12345"  # SIGKILLed in the middle of write_artifact
+    leftover.write_text("half a record")
+    assert Store(tmp_path).clean_temporary_files(tmp_path / "runs", tmp_path / "strategies") == [leftover]
+    assert [p.name for p in results.iterdir()] == ["baseline.json"]
+
+
 def _hold_run_lock_in_child(workspace: Path) -> subprocess.Popen[str]:
     code = textwrap.dedent(f"""
         import sys, time
@@ -129,3 +138,32 @@ def test_the_write_lock_is_reentrant_and_exclusive_between_stores(tmp_path: Path
             pass
     with second.writing():
         assert second.load("H-001").revision == 1
+
+
+def test_cleaning_temporary_files_waits_for_a_live_writer(tmp_path: Path) -> None:
+    # `qcloop approve` holds the write lock while its temporary file exists; a run starting right then
+    # must not delete that file from under it.
+    writer, run = Store(tmp_path), Store(tmp_path, write_lock_timeout=0.2)
+    with writer.writing():
+        live = tmp_path / "state" / f".H-001.json.tmp-{os.getpid()}"
+        live.parent.mkdir(parents=True)
+        live.write_text("being written")
+        with pytest.raises(WorkspaceBusyError):
+            run.clean_temporary_files()
+        assert live.exists()
+    assert run.clean_temporary_files() == [live]
+
+
+def test_a_registered_secret_never_reaches_a_state_file(tmp_path: Path) -> None:
+    from orchestrator.credentials import register_secret
+    from orchestrator.models import Failure
+
+    secret = "s3cr3t-token-for-the-store-test-0123456789"
+    register_secret(secret)
+    failure = Failure(stage=Stage.BASELINE, reason=f"backtests/read failed for token {secret}",
+                      evidence=f"Traceback ...\nValueError: {secret}", retry="qcloop retry H-001")
+    Store(tmp_path).save(_state().model_copy(update={"stage": Stage.FAILED, "failure": failure}),
+                         expected_revision=None)
+    text = (tmp_path / "state" / "H-001.json").read_text()
+    assert secret not in text and "ValueError: ***" in text
+    assert Store(tmp_path).load("H-001").failure is not None  # still a valid state file

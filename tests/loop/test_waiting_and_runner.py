@@ -151,3 +151,32 @@ def test_desktop_notifications_need_a_graphical_session(environ: dict[str, str])
         assert command is None or command[0] == "osascript"
     else:
         assert command is None or command[:2] in (["notify-send", "--app-name=qcloop"], ["osascript", "-e"])
+
+
+def test_a_webhook_that_answers_garbage_is_logged_without_its_url(caplog: pytest.LogCaptureFixture) -> None:
+    # Not HTTP at all (a misconfigured proxy, a port that speaks something else): http.client raises
+    # BadStatusLine, which is no OSError. The loop must carry on, and the log must not show the URL,
+    # which for a chat webhook is its credential.
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def answer_garbage() -> None:
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        connection.sendall(b"garbage\r\n\r\n")
+        connection.close()
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/services/T000/B000/secret-path"
+    try:
+        with caplog.at_level("WARNING", logger="orchestrator.notify"):
+            assert Notifier(NotifySettings(desktop=False, webhook_url=url)).notify("t", "m") == []
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+    assert "webhook notification to 127.0.0.1 failed" in caplog.text
+    assert "secret-path" not in caplog.text

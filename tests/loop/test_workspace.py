@@ -58,3 +58,14 @@ def test_a_workspace_inside_another_repository_gets_its_own(tmp_path: Path) -> N
     init_workspace(tmp_path / "research", examples=False)
     assert (tmp_path / "research" / ".git").is_dir()
     assert Ledger(tmp_path / "research").root == (tmp_path / "research").resolve()
+
+
+def test_init_leaves_the_folders_own_files_out_of_its_commit(tmp_path: Path) -> None:
+    folder = tmp_path / "research"
+    folder.mkdir()
+    (folder / "README.md").write_text("my own notes, not qcloop's\n")
+    init_workspace(folder, examples=False)
+    assert (folder / "README.md").read_text() == "my own notes, not qcloop's\n"
+    committed = git(folder, "show", "--name-only", "--format=", "HEAD").split()
+    assert "README.md" not in committed and CONFIG_FILE in committed
+    assert "?? README.md" in git(folder, "status", "--porcelain")
