@@ -3,8 +3,11 @@
 A workspace is a folder with a ``qcloop.yaml`` (found by walking up from the current directory, or
 given with ``--workspace``). Every setting has a default, so an empty ``qcloop.yaml`` is valid.
 
-Environment overrides use ``QCLOOP_<SECTION>__<FIELD>`` (double underscore), e.g.
-``QCLOOP_DATA__FOLDER=/data/lean`` or ``QCLOOP_CLOUD__API_URL=http://127.0.0.1:5612/api/v2/``.
+Overrides use ``QCLOOP_<SECTION>__<FIELD>`` (double underscore), e.g.
+``QCLOOP_DATA__FOLDER=/data/lean`` or ``QCLOOP_CLOUD__API_URL=http://127.0.0.1:5612/api/v2/``, from the
+environment or from the workspace's ``.env`` file (the environment wins). ``.env`` is kept out of git,
+so it is the place for settings that are secrets, such as ``QCLOOP_NOTIFY__WEBHOOK_URL`` (a chat
+webhook's URL is its credential; qcloop masks it in logs and messages wherever it is set).
 Credentials are not settings: see ``credentials.py``.
 """
 
@@ -18,9 +21,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from orchestrator import yamlfile
+from orchestrator.credentials import parse_dotenv, register_secret
 from orchestrator.errors import ConfigError, WorkspaceError
 
 CONFIG_FILE = "qcloop.yaml"
+DOTENV_FILE = ".env"
 ENV_PREFIX = "QCLOOP_"
 DEFAULT_API_URL = "https://www.quantconnect.com/api/v2/"
 
@@ -79,6 +84,9 @@ class NotebookSettings(_Section):
 
 
 class NotifySettings(_Section):
+    """How qcloop tells you it waits for you: a desktop notification, and a chat webhook (JSON POST).
+    A webhook URL is a credential: set QCLOOP_NOTIFY__WEBHOOK_URL in .env rather than here."""
+
     desktop: bool = True
     webhook_url: str | None = None
 
@@ -187,10 +195,25 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     return overrides
 
 
+def _dotenv_overrides(workspace: Path) -> dict[str, str]:
+    """The ``QCLOOP_*`` lines of the workspace's ``.env`` (its QC_* credentials are read elsewhere)."""
+    path = workspace / DOTENV_FILE
+    if not path.is_file():
+        return {}
+    try:
+        values = parse_dotenv(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read it ({exc})", file=path) from exc
+    return {k: v for k, v in values.items() if k.startswith(ENV_PREFIX)}
+
+
 def load_settings(workspace: Path, *, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read ``workspace/qcloop.yaml`` and apply environment overrides; errors name file, line and field."""
+    """Read ``workspace/qcloop.yaml``, then apply overrides from ``.env`` and the environment (which wins).
+
+    Errors name file, line and field.
+    """
     path = workspace / CONFIG_FILE
-    env = os.environ if environ is None else environ
+    env = {**_dotenv_overrides(workspace), **(os.environ if environ is None else environ)}
     try:
         doc = yamlfile.load(path) if path.is_file() else yamlfile.loads("", source=str(path))
     except yamlfile.YamlError as exc:
@@ -211,4 +234,5 @@ def load_settings(workspace: Path, *, environ: Mapping[str, str] | None = None) 
             problem.message, file=where, field=problem.field,
             hint=f"see the commented defaults that `qcloop init` writes to {CONFIG_FILE}",
         ) from exc
+    register_secret(settings.notify.webhook_url)
     return settings.model_copy(update={"workspace": workspace.resolve()})

@@ -68,8 +68,8 @@ def commented_config(settings: Settings | None = None) -> str:
     settings = settings or Settings()
     lines = [
         "# qcloop workspace settings. Every setting is shown at its default, commented out:",
-        "# uncomment a line to change it. Environment variables override the file:",
-        "# QCLOOP_<SECTION>__<FIELD>, e.g. QCLOOP_LOOP__PLATFORM=cloud.",
+        "# uncomment a line to change it. The workspace's .env file and environment variables override",
+        "# the file (the environment wins): QCLOOP_<SECTION>__<FIELD>, e.g. QCLOOP_LOOP__PLATFORM=cloud.",
         "# Credentials are not settings: put QC_USER_ID and QC_API_TOKEN in .env (never committed).",
         "",
     ]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.config import DEFAULT_API_URL, find_workspace, load_settings, require_workspace
+from orchestrator.credentials import redact
 from orchestrator.errors import ConfigError, WorkspaceError
 
 
@@ -86,3 +87,20 @@ def test_missing_workspace_says_how_to_make_one(tmp_path: Path) -> None:
         require_workspace(None, tmp_path)
     with pytest.raises(WorkspaceError, match="not a qcloop workspace"):
         require_workspace(tmp_path / "nope", tmp_path)
+
+
+def test_dotenv_overrides_the_file_and_the_environment_overrides_dotenv(tmp_path: Path) -> None:
+    workspace = _workspace(tmp_path, "loop:\n  platform: cloud\n")
+    (tmp_path / ".env").write_text(
+        "QC_USER_ID=1\nQCLOOP_LOOP__PLATFORM=local\nQCLOOP_DATA__FOLDER=/from/dotenv\n")
+    settings = load_settings(workspace, environ={"QCLOOP_DATA__FOLDER": "/from/environment"})
+    assert settings.loop.platform == "local"
+    assert settings.data_folder == Path("/from/environment")
+
+
+def test_a_webhook_url_is_masked_like_a_secret(tmp_path: Path) -> None:
+    hook = "https://hooks.slack.invalid/services/T000/B000/abcdefghijklmnop"
+    (tmp_path / ".env").write_text(f"QCLOOP_NOTIFY__WEBHOOK_URL={hook}\n")
+    settings = load_settings(_workspace(tmp_path, ""), environ={})
+    assert settings.notify.webhook_url == hook
+    assert redact(f"POST {hook} failed") == "POST *** failed"
