@@ -169,7 +169,15 @@ class Ledger:
         if not paths:
             raise LedgerError(f"nothing to commit for '{subject}': none of {list(files)} exists")
         self.wait_for_index_lock()
-        self._git("add", "-A", "--", *paths)
+        # A step's own files are committed even if a .gitignore rule of the researcher's matches them
+        # (otherwise every run would stop at this step); folders are added without -f, so that
+        # ignored clutter inside them (checkpoints, caches) stays out.
+        files_only = [p for p in paths if (self.root / p).is_file()]
+        folders = [p for p in paths if p not in files_only]
+        if files_only:
+            self._git("add", "-A", "-f", "--", *files_only)
+        if folders:
+            self._git("add", "-A", "--", *folders)
         message = format_message(subject, trailers, body)
         self._git(
             "-c", "commit.gpgsign=false", "commit", "--no-verify", "--allow-empty", "--only",

@@ -199,3 +199,10 @@ def test_ctrl_c_in_the_terminal_during_a_commit_lets_the_commit_finish(tmp_path:
     out, err = child.communicate(timeout=30)
     assert "interrupted after the commit" in out, err
     assert Ledger(tmp_path / "ws").committed_seqs() == {"H-001": 1}
+
+
+def test_a_steps_files_are_committed_even_when_a_gitignore_rule_matches_them(tmp_path: Path) -> None:
+    ledger = _repo(tmp_path)
+    (tmp_path / ".gitignore").write_text("state/\n*.json\n")  # a researcher's broad rule
+    _step(ledger, tmp_path, 1, "generate")
+    assert git(tmp_path, "show", "--name-only", "--format=", "HEAD").split() == ["state/H-007.json"]
