@@ -32,6 +32,7 @@ from orchestrator import yamlfile
 from orchestrator.config import Settings
 from orchestrator.credentials import ENV_API_TOKEN, ENV_USER_ID, redact
 from orchestrator.hypotheses import (
+    ALIASES_REFUSED,
     ID_PATTERN,
     HypothesisSpec,
     LoadedHypotheses,
@@ -40,12 +41,14 @@ from orchestrator.hypotheses import (
     check_hypothesis_document,
     check_hypothesis_text,
     dump_hypothesis,
+    existing_ids,
     id_sort_key,
     load_hypotheses,
     next_free_id,
     resolved_parameters,
     spec_fingerprint,
     sweep_grid,
+    yaml_alias_line,
 )
 from orchestrator.strategies import FamilyRegistry, FamilySchema, Number
 
@@ -141,15 +144,27 @@ def propose_variants(
 
 
 def write_variants(folder: Path, variants: Iterable[Variant]) -> list[Path]:
-    """Write each variant to ``folder/<id>.yaml`` (never over an existing file); returns the paths."""
+    """Write each variant to ``folder/<id>.yaml``; returns the paths written.
+
+    A variant whose id a file in ``folder`` already holds (e.g. a broken file, which is not among the
+    valid ids the caller passed as taken) is skipped: the file is never written over.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for variant in variants:
-        path = folder / f"{variant.spec.id}.yaml"
+    return [path for variant in variants
+            if (path := _write_new(folder, variant.spec.id, variant.file_text())) is not None]
+
+
+def _write_new(folder: Path, hypothesis_id: str, text: str) -> Path | None:
+    """Write ``folder/<id>.yaml`` unless the id is reserved there (a file or a draft); None if it is."""
+    if hypothesis_id in existing_ids(folder):
+        return None
+    path = folder / f"{hypothesis_id}.yaml"
+    try:
         with path.open("x", encoding="utf-8", newline="\n") as handle:
-            handle.write(variant.file_text())
-        written.append(path)
-    return written
+            handle.write(text)
+    except FileExistsError:  # created since the check: it is someone else's
+        return None
+    return path
 
 
 def variant_id(parent_id: str, taken: Collection[str]) -> str:
@@ -470,6 +485,10 @@ def _documents(text: str, source: str) -> Iterator[yamlfile.LocatedYaml | Reject
 def _parse_part(lines: list[str], offset: int, source: str) -> Iterator[yamlfile.LocatedYaml | Rejection]:
     if all(not line.strip() or line.lstrip().startswith("#") for line in lines):
         return
+    alias = yaml_alias_line("\n".join(lines))
+    if alias is not None:  # refused before it is read: an alias bomb would expand exponentially
+        yield Rejection(f"not valid YAML at line {alias + offset}: {ALIASES_REFUSED}")
+        return
     try:
         doc = yamlfile.loads("\n".join(lines), source=source)
     except yamlfile.YamlError as exc:
@@ -493,15 +512,20 @@ def _list_items(doc: yamlfile.LocatedYaml) -> list[yamlfile.LocatedYaml | Reject
 
 
 def write_generated(folder: Path, specs: Iterable[HypothesisSpec], command: Sequence[str]) -> list[Path]:
-    """Write accepted proposals to ``folder/<id>.yaml`` (never over an existing file)."""
+    """Write accepted proposals to ``folder/<id>.yaml``; returns the paths written (their names are the ids).
+
+    A proposal whose id a file in ``folder`` already holds (e.g. a broken file, which is not among the
+    valid ids the caller passed as taken) is written under the next free id instead: the file on disk
+    is never written over, and the proposal is not lost.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    shown = " ".join(command)
+    header = [f"Proposed by the external generator ({' '.join(command)})."]
+    written: list[Path] = []
     for spec in specs:
-        path = folder / f"{spec.id}.yaml"
-        text = dump_hypothesis(spec, header=[f"Proposed by the external generator ({shown})."])
-        with path.open("x", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        proposal = spec
+        while (path := _write_new(folder, proposal.id, dump_hypothesis(proposal, header=header))) is None:
+            taken = existing_ids(folder, [proposal.id, *(p.stem for p in written)])
+            proposal = proposal.model_copy(update={"id": next_free_id(taken)})
         written.append(path)
     return written
 

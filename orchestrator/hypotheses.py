@@ -18,6 +18,8 @@ Hypothesis ids are ``H-`` + at least three digits (``H-001``); a variant may add
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 import math
 import re
 from collections.abc import Collection, Iterable, Sequence
@@ -40,6 +42,7 @@ from pydantic import (
 from orchestrator import yamlfile
 from orchestrator.errors import SpecError
 from orchestrator.strategies import (
+    MAX_NUMBER,
     UNIVERSE_SIZE_NAME,
     FamilyRegistry,
     FamilySchema,
@@ -50,12 +53,16 @@ from orchestrator.strategies import (
     format_number,
 )
 
-ID_PATTERN = re.compile(r"^H-(\d{3,6})([a-z]{0,4})$")
+# \Z, not $: "$" also matches before a final newline, and "H-001\n" must not pass for an id
+ID_PATTERN = re.compile(r"^H-(\d{3,6})([a-z]{0,4})\Z")
 ID_ALLOWED = ("'H-' and three to six digits, optionally followed by lower-case letters for a variant, "
               "e.g. H-007 or H-007a")
-TICKER_PATTERN = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
+TICKER_PATTERN = re.compile(r"^[A-Z][A-Z0-9.]{0,9}\Z")
 SUFFIXES = (".yaml", ".yml")
 MAX_SWEEP_VALUES = 200  # per parameter; a notebook sweep evaluates the product of all swept grids
+# The sweep notebooks map one or two parameters (a line or a heatmap, and the plateau on it):
+# orchestrator.notebooks.specs.MAX_GRID_AXES, which a test keeps equal to this.
+MAX_SWEPT_PARAMETERS = 2
 MAX_FILE_BYTES = 200_000
 
 # What people may write for fields whose pydantic message alone would not say it.
@@ -79,6 +86,9 @@ def _number(value: Any) -> Any:
         raise ValueError(f"{value!r} is not a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{value!r} is not a finite number")
+    if abs(value) > MAX_NUMBER:
+        shown = str(value) if len(str(value)) <= 24 else f"{str(value)[:12]}... ({len(str(value))} digits)"
+        raise ValueError(f"{shown} is too large (numbers here are at most {MAX_NUMBER:.0e} in size)")
     return value
 
 
@@ -108,9 +118,13 @@ class SweepRange(_Spec):
             raise ValueError(f"max {format_number(self.max)} is below min {format_number(self.min)}")
         return self
 
+    def count(self) -> float:
+        """How many values the range has (math.inf when a tiny step makes them too many to count)."""
+        ratio = (self.max - self.min) / self.step
+        return math.floor(ratio + 1e-9) + 1 if math.isfinite(ratio) else math.inf
+
     def values(self) -> list[Number]:
-        count = math.floor((self.max - self.min) / self.step + 1e-9) + 1
-        points = [self.min + i * self.step for i in range(count)]
+        points = [self.min + i * self.step for i in range(int(self.count()))]
         if all(isinstance(v, int) for v in (self.min, self.step)):
             return [int(p) for p in points]
         return [round(float(p), 10) for p in points]
@@ -346,12 +360,35 @@ def check_hypothesis_text(
     text: str, *, source: str, registry: FamilyRegistry, rule_names: Collection[str] | None = None,
 ) -> tuple[HypothesisSpec | None, list[SpecError]]:
     """Validate one YAML document (a file's text, or one document of a generator's output)."""
+    alias = yaml_alias_line(text)
+    if alias is not None:
+        return None, [SpecError(ALIASES_REFUSED, file=source, line=alias, hint="write each value out in full")]
     try:
         doc = yamlfile.loads(text, source=source, max_bytes=MAX_FILE_BYTES)
     except yamlfile.YamlError as exc:
         return None, [SpecError(exc.reason, file=source, line=exc.line,
                                 hint="fix the YAML syntax (indentation, colons, quotes)")]
     return check_hypothesis_document(doc, registry=registry, rule_names=rule_names)
+
+
+ALIASES_REFUSED = "YAML anchors and aliases (&name, *name) are not allowed in a hypothesis"
+
+
+def yaml_alias_line(text: str) -> int | None:
+    """The line of the first YAML alias (``*name``) in ``text``, or None.
+
+    Aliases are refused before anything reads the document: nine nested lists of nine aliases each
+    expand to 9**9 values, which would take validation hours (a "billion laughs"), and no hypothesis
+    needs them. The scan reads parser events, which never expand an alias. Text that does not parse
+    gives None: the YAML reader then reports the syntax error.
+    """
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                return event.start_mark.line + 1 if event.start_mark is not None else 1
+    except yaml.YAMLError:
+        return None
+    return None
 
 
 def check_hypothesis_document(
@@ -459,7 +496,7 @@ def check_against_family(
     problems += _check_resolution(spec, family, doc)
     problems += _check_parameters(spec, family, doc)
     if not problems:
-        problems += _check_constraints(spec, family, doc)
+        problems += _check_constraints(spec, family, doc) or _check_sweep_grid(spec, family, doc)
     problems += _check_rules(spec, doc, rule_names)
     for problem in problems:
         if problem.file is None:  # pragma: no cover - every check passes the source
@@ -546,13 +583,14 @@ def _check_sweep(
                     ))
             else:
                 problems += _check_value(value, schema, family, doc, (*base, key))
-        count = math.floor((sweep.max - sweep.min) / sweep.step + 1e-9) + 1
+        count = sweep.count()
     else:
         for index, value in enumerate(sweep):
             problems += _check_value(value, schema, family, doc, (*base, index))
         count = len(sweep)
     if count > MAX_SWEEP_VALUES:
-        problems.append(SpecError(f"the sweep has {count} values, more than {MAX_SWEEP_VALUES}", file=doc.source,
+        shown = f"{count:,}" if count <= 1_000_000 else "millions of"
+        problems.append(SpecError(f"the sweep has {shown} values, more than {MAX_SWEEP_VALUES}", file=doc.source,
                                   line=_line(doc, base), field=".".join(map(str, base)),
                                   allowed=f"at most {MAX_SWEEP_VALUES} values: widen the step"))
     return problems
@@ -573,6 +611,31 @@ def _check_constraints(spec: HypothesisSpec, family: FamilySchema, doc: yamlfile
             line=_line(doc, location), field=".".join(location), allowed=str(constraint),
         ))
     return problems
+
+
+def _check_sweep_grid(spec: HypothesisSpec, family: FamilySchema, doc: yamlfile.LocatedYaml) -> list[SpecError]:
+    """What a sweep notebook needs: at most two swept parameters, and one grid point inside the
+    family's constraints (otherwise the file validates but its sweep has nothing to run)."""
+    swept = sorted(name for name, param in spec.parameters.items() if param.sweep is not None)
+    line = _line(doc, ("parameters",))
+    if len(swept) > MAX_SWEPT_PARAMETERS:
+        return [SpecError(
+            f"{len(swept)} parameters have a sweep ({', '.join(swept)}); a sweep maps at most "
+            f"{MAX_SWEPT_PARAMETERS} of them", file=doc.source, line=line, field="parameters",
+            allowed=f"a sweep on at most {MAX_SWEPT_PARAMETERS} parameters; give the others a default only",
+        )]
+    if not family.constraints:
+        return []
+    values: dict[str, Number] = {**resolved_parameters(spec, family),
+                                 UNIVERSE_SIZE_NAME: len(spec.universe or family.default_universe)}
+    grid = sweep_grid(spec, family)
+    for point in itertools.product(*grid.values()):
+        candidate = {**values, **dict(zip(grid, point, strict=True))}
+        if all(constraint.holds(candidate) for constraint in family.constraints):
+            return []
+    rules = ", ".join(str(c) for c in family.constraints)
+    return [SpecError(f"no combination of the sweep values meets {rules}, so the sweep would have nothing to run",
+                      file=doc.source, line=line, field="parameters", allowed=rules)]
 
 
 def _check_rules(
@@ -657,11 +720,27 @@ def yaml_scalar(value: Any) -> str:
 
 
 def yaml_flow(value: Any) -> str:
+    """A value as YAML flow text (``{a: 1}``, ``[x, y]``) that reads back as the same value."""
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{key}: {yaml_flow(item)}" for key, item in value.items()) + "}"
+        return "{" + ", ".join(f"{_flow_string(str(key))}: {yaml_flow(item)}" for key, item in value.items()) + "}"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(yaml_flow(item) for item in value) + "]"
-    return yaml_scalar(value)
+    return _flow_string(value) if isinstance(value, str) else yaml_scalar(value)
+
+
+def _flow_string(text: str) -> str:
+    """A string inside a flow collection: plain where it reads back unchanged there, else double-quoted.
+
+    yaml_scalar quotes for block context, where ``a, b`` or ``a]`` are plain text; inside ``[...]`` the
+    comma and bracket are syntax. A JSON string is a valid YAML double-quoted scalar.
+    """
+    plain = yaml_scalar(text)
+    try:
+        if yaml.safe_load(f"[{plain}]") == [text] and yaml.safe_load(f"{{{plain}: 0}}") == {text: 0}:
+            return plain
+    except yaml.YAMLError:
+        pass
+    return json.dumps(text, ensure_ascii=False)
 
 
 def yaml_text_field(key: str, text: str) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -53,8 +54,11 @@ Number = int | float
 RESOLUTION_ENUM: dict[str, str] = {"daily": "Resolution.DAILY", "hour": "Resolution.HOUR",
                                    "minute": "Resolution.MINUTE"}
 UNIVERSE_SIZE_NAME = "universe_size"  # usable on the right-hand side of a family constraint
+# Far above any price, cash amount, parameter or threshold: a larger number is a typo, and one too large
+# for a float (a 400-digit int) or not finite (.inf, .nan) would break the arithmetic of every check.
+MAX_NUMBER = 1e15
 _CONSTRAINT = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(<=|>=|<|>)\s*([a-z_][a-z0-9_]*)\s*$")
-_TICKER = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
+_TICKER = re.compile(r"^[A-Z][A-Z0-9.]{0,9}\Z")
 
 
 class _Model(BaseModel):
@@ -71,6 +75,17 @@ class ParameterSchema(_Model):
     max: Number
     step: Number = Field(gt=0)
     description: str = Field(min_length=1)
+
+    @field_validator("default", "min", "max", "step", mode="before")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        # YAML's .inf, .nan, 1.0e+400 or a 400-digit int would break the arithmetic of the checks below
+        # (int(inf) and float(10**400) raise) and of every hypothesis of the family.
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
+        if isinstance(value, int | float) and abs(value) > MAX_NUMBER:
+            raise ValueError(f"{str(value)[:24]} is too large (numbers here are at most {MAX_NUMBER:.0e} in size)")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> ParameterSchema:
@@ -274,12 +289,19 @@ def load_registry(workspace: Path | None = None) -> FamilyRegistry:
 
 
 def format_number(value: Number) -> str:
-    """A number as it is written in YAML and Python source: ints plain, floats with a decimal point."""
+    """A number as it is written in YAML and Python source: ints plain, floats with a decimal point.
+
+    Python writes small and large floats with an exponent and no point (``5e-05``), which YAML 1.1
+    (PyYAML) reads as a *string*; ``5.0e-05`` is a float in both languages.
+    """
     if isinstance(value, bool):
         raise TypeError("booleans are not numbers here")
     if isinstance(value, int):
         return str(value)
     text = repr(float(value))
+    mantissa, exponent_mark, exponent = text.partition("e")
+    if exponent_mark and "." not in mantissa:
+        return f"{mantissa}.0e{exponent}"
     return text
 
 
@@ -310,19 +332,24 @@ def _wrap(text: str, width: int, first: str, rest: str | None = None) -> str:
                          break_long_words=False, break_on_hyphens=False).replace('"""', "'''")
 
 
-def _environment(family: Family) -> jinja2.Environment:
+def template_environment(search_path: Iterable[str | Path], filters: Mapping[str, Any]) -> jinja2.Environment:
+    """The jinja2 environment of every qcloop template (strategies and notebook cells): templates
+    looked up in ``search_path`` (first match wins), a missing variable is an error (StrictUndefined),
+    no HTML escaping (the output is Python and Markdown), block tags leave no blank lines."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(path) for path in family.search_path]),
+        loader=jinja2.FileSystemLoader([str(path) for path in search_path]),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
-        keep_trailing_newline=True,
+        keep_trailing_newline=True,  # an included part keeps its final newline
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["py"] = _python_literal
-    env.filters["comment"] = _comment
-    env.filters["wrap"] = _wrap
+    env.filters.update(filters)
     return env
+
+
+def _environment(family: Family) -> jinja2.Environment:
+    return template_environment(family.search_path, {"py": _python_literal, "comment": _comment, "wrap": _wrap})
 
 
 def _render(family: Family, template_name: str, context: Mapping[str, Any]) -> str:

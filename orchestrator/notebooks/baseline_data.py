@@ -15,6 +15,7 @@ of the standard library only), so that these are exactly the days the notebooks'
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -104,17 +105,20 @@ def _starting_cash(statistics: Mapping[str, str], sessions: Sequence[tuple[date,
 
 
 def _point(value: Any) -> tuple[float, float] | None:
-    """(unix seconds, value) from a chart point: [t, v], [t, o, h, l, c] or {x, y} / {x, close}."""
+    """(unix seconds, value) from a chart point: [t, v], [t, o, h, l, c] or {x, y} / {x, close}; None for a
+    point that has no usable (finite) time and value."""
+    time: Any = None
+    level: Any = None
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) >= 2:
-        if value[-1] is None:
-            return None
-        return float(value[0]), float(value[-1])
-    if isinstance(value, Mapping):
+        time, level = value[0], value[-1]
+    elif isinstance(value, Mapping):
         time = value.get("x", value.get("time"))
         level = next((value[k] for k in ("y", "close", "c", "value") if value.get(k) is not None), None)
-        if time is not None and level is not None:
-            return float(time), float(level)
-    return None
+    try:
+        point = (float(time), float(level))
+    except (TypeError, ValueError):
+        return None
+    return point if all(math.isfinite(number) for number in point) else None
 
 
 def series_points(result: Mapping[str, Any], chart: str, series: str) -> list[tuple[datetime, float]]:

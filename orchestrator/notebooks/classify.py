@@ -16,14 +16,18 @@ claim). The checks run in this order, and the first that applies decides:
    a qcloop cell was edited, removed or reordered; a code cell was added.
 5. FAILED: a cell has an error output (cell index, exception, value, last traceback lines).
 6. NOT_RUN: no qcloop code cell has an execution count.
-7. OUTPUTS_MISSING: execution counts are set but no cell has any output (the Research quirk).
-8. NOT_RUN: only part of the notebook ran, or cells ran out of order.
+7. NOT_RUN: only part of the notebook ran, cells ran out of order, or not in one pass (a gap in the
+   execution counts: something else ran in the kernel in between, e.g. a cell since deleted).
+8. OUTPUTS_MISSING: execution counts are set but no cell has any output (the Research quirk).
 9. OUTPUTS_MISSING: the result cell ran but its record output is not there.
-10. MALFORMED: the record does not match its schema.
+10. MALFORMED: the record does not match its schema (non-finite numbers included).
 11. STALE / TAMPERED: the record's nonce / provenance hash is not this run's.
 12. FRESH.
 
-A record read from the Object Store alone goes through ``classify_record`` (steps 10-12).
+A record read from the Object Store alone goes through ``classify_record`` (steps 10-12). It cannot show
+how the run that wrote it went, so a notebook of the same run that shows a tampered notebook, or a
+result cell that ran after a failed cell or outside one clean pass, *discredits* it
+(``Classification.discredits_record``; the collector then does not take the bare record as FRESH).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from nbformat.v4.rwbase import rejoin_lines
 from pydantic import ValidationError
 
 from orchestrator.errors import MalformedNotebookError
-from orchestrator.notebooks.manifest import INJECTED_TAG, RESULT_TAG
+from orchestrator.notebooks.manifest import INJECTED_TAG
 from orchestrator.notebooks.provenance import (
     METADATA_KEY,
     Provenance,
@@ -107,6 +111,10 @@ class Classification:
     record: Record | None = None
     failure: CellFailure | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # True when this notebook shows that the run which wrote this run's record cannot be trusted: its
+    # cells were changed, or its result cell ran after a failure or outside one clean pass. A bare
+    # record of the same run (the Object Store) must then not count as FRESH.
+    discredits_record: bool = False
 
     @property
     def moves_loop(self) -> bool:
@@ -132,34 +140,88 @@ def read_notebook(content: str | bytes | Mapping[str, Any], *, source: str = "no
         except json.JSONDecodeError as exc:
             raise MalformedNotebookError(f"is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
                                          source=source, hint="the file is truncated or not a notebook") from exc
+        except RecursionError as exc:
+            raise MalformedNotebookError("is JSON nested too deeply to be a notebook", source=source,
+                                         hint="the file is damaged or not a notebook") from exc
     if not isinstance(data, Mapping) or not isinstance(data.get("cells"), list) or "nbformat" not in data:
         raise MalformedNotebookError("is JSON but not a Jupyter notebook (no 'cells' list or 'nbformat')",
                                      source=source, hint="drop the .ipynb notebook file, not another file")
     if data.get("nbformat") != 4:
         raise MalformedNotebookError(f"is nbformat {data.get('nbformat')!r}; qcloop reads nbformat 4",
                                      source=source, hint="save it from a current Jupyter or QuantConnect Research")
+    if not isinstance(data.get("metadata"), Mapping):
+        raise MalformedNotebookError("has no notebook metadata", source=source,
+                                     hint="the file was damaged; use the notebook qcloop rendered")
     for index, cell in enumerate(data["cells"]):
-        if not isinstance(cell, Mapping) or cell.get("cell_type") not in {"code", "markdown", "raw"} \
-                or not isinstance(cell.get("source", ""), str | list):
-            raise MalformedNotebookError(f"cell {index} is not a notebook cell", source=source,
+        problem = _cell_problem(cell)
+        if problem is not None:
+            raise MalformedNotebookError(f"{problem} of cell {index}", source=source,
                                          hint="the file was damaged; use the notebook qcloop rendered")
     # Like nbformat.reads: sources and output texts stored as lists of lines become strings (a copy,
     # so the caller's data is never changed), ready for a kernel.
-    return rejoin_lines(nbformat.from_dict(copy.deepcopy(dict(data))))
+    try:
+        return rejoin_lines(nbformat.from_dict(copy.deepcopy(dict(data))))
+    except RecursionError as exc:  # copying is recursive: a few hundred nested levels anywhere exhaust it
+        raise MalformedNotebookError("is JSON nested too deeply to be a notebook", source=source,
+                                     hint="the file is damaged or not a notebook") from exc
+
+
+def _is_text(value: Any) -> bool:
+    """A notebook text field: a string, or a list of strings (lines)."""
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(line, str) for line in value))
+
+
+def _is_output(output: Any) -> bool:
+    """An nbformat output in the shape the reading below relies on (text as text, data as a mapping)."""
+    if not isinstance(output, Mapping) or not isinstance(output.get("output_type", ""), str):
+        return False
+    if output.get("output_type") in ("display_data", "execute_result"):
+        return isinstance(output.get("data", {}), Mapping)
+    return _is_text(output.get("text", ""))
+
+
+def _cell_problem(cell: Any) -> str | None:
+    """What makes ``cell`` unreadable as an nbformat 4 cell (None if nothing): the shapes the checks
+    below rely on, so that a damaged or hostile file is MALFORMED instead of crashing them."""
+    if not isinstance(cell, Mapping) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+        return "the type"
+    if not _is_text(cell.get("source", "")):
+        return "the source"
+    if not isinstance(cell.get("metadata", {}), Mapping):
+        return "the metadata"
+    attachments = cell.get("attachments", {})
+    if not isinstance(attachments, Mapping) or not all(isinstance(a, Mapping) for a in attachments.values()):
+        return "the attachments"
+    if cell["cell_type"] != "code":
+        return None
+    outputs = cell.get("outputs", [])
+    if not isinstance(outputs, list) or not all(_is_output(output) for output in outputs):
+        return "the outputs"
+    count = cell.get("execution_count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+        return "the execution count"
+    return None
 
 
 def _tags(cell: Mapping[str, Any]) -> list[str]:
-    return list((cell.get("metadata") or {}).get("tags") or [])
+    tags = (cell.get("metadata") or {}).get("tags")
+    return [tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else []
 
 
 def _is_injected(cell: Mapping[str, Any]) -> bool:
     return INJECTED_TAG in _tags(cell) or cell.get("id") == INJECTED_TAG
 
 
+def _qcloop_meta(cell: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = (cell.get("metadata") or {}).get(METADATA_KEY)
+    return meta if isinstance(meta, Mapping) else {}
+
+
 def _qcloop_cell_id(cell: Mapping[str, Any]) -> str | None:
-    """qcloop's id of a cell, from its qcloop metadata (None for a cell qcloop did not render)."""
-    meta = (cell.get("metadata") or {}).get(METADATA_KEY) or {}
-    return meta.get("cell") or None
+    """qcloop's id of a cell, from its qcloop metadata (None for a cell qcloop did not render, or
+    whose qcloop metadata is not what qcloop writes)."""
+    cell_id = _qcloop_meta(cell).get("cell")
+    return cell_id if isinstance(cell_id, str) and cell_id else None
 
 
 def _restore_cell_ids(notebook: NotebookNode) -> None:
@@ -168,25 +230,52 @@ def _restore_cell_ids(notebook: NotebookNode) -> None:
     if any(_qcloop_cell_id(cell) for cell in notebook.cells):
         return
     for cell in notebook.cells:
-        if cell.get("id") and not _is_injected(cell):
+        if isinstance(cell.get("id"), str) and cell["id"] and not _is_injected(cell):
             cell.setdefault("metadata", {})[METADATA_KEY] = {"cell": cell["id"]}
+
+
+def _result_cell(notebook: NotebookNode) -> NotebookNode | None:
+    """The result cell: qcloop's last code cell (the manifest puts it last, and the cells' order is
+    checked before this is asked; found by position because tags are not hashed and may be lost)."""
+    code = [c for c in notebook.cells if c.cell_type == "code" and _qcloop_cell_id(c)]
+    return code[-1] if code else None
 
 
 # --- records in outputs --------------------------------------------------------------------------------
 
 
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return "".join(line for line in value if isinstance(line, str))
+    return value if isinstance(value, str) else ""
+
+
+def _output_texts(outputs: list[Mapping[str, Any]]) -> list[str]:
+    """The plain texts of a cell's outputs. Consecutive stream outputs of one stream are joined: a
+    kernel flushes a long print in pieces, and a front end may keep each piece as an output."""
+    texts: list[str] = []
+    stream: Any = None
+    for output in outputs:
+        if output.get("output_type") == "stream":
+            if texts and stream is not None and output.get("name") == stream:
+                texts[-1] += _text(output.get("text"))
+            else:
+                texts.append(_text(output.get("text")))
+            stream = output.get("name")
+            continue
+        stream = None
+        data = output.get("data")
+        texts.append(_text(data.get("text/plain")) if isinstance(data, Mapping) else "")
+    return texts
+
+
 def _record_candidates(cell: Mapping[str, Any]) -> list[Any]:
     """Record payloads in a cell's outputs, best first: the vendor MIME bundle, then fallback lines."""
-    rich, lines = [], []
-    for output in cell.get("outputs") or []:
-        data = output.get("data") or {}
-        if RESULT_MIME_TYPE in data:
-            rich.append(data[RESULT_MIME_TYPE])
-        texts = [output.get("text")] if output.get("output_type") == "stream" else [data.get("text/plain")]
-        for text in texts:
-            joined = "".join(text) if isinstance(text, list) else (text or "")
-            lines += [line[len(RESULT_LINE_PREFIX):] for line in joined.splitlines()
-                      if line.startswith(RESULT_LINE_PREFIX)]
+    outputs = cell.get("outputs") or []
+    rich = [output["data"][RESULT_MIME_TYPE] for output in outputs
+            if isinstance(output.get("data"), Mapping) and RESULT_MIME_TYPE in output["data"]]
+    lines = [line[len(RESULT_LINE_PREFIX):] for text in _output_texts(outputs) for line in text.splitlines()
+             if line.startswith(RESULT_LINE_PREFIX)]
     return rich + lines
 
 
@@ -245,13 +334,15 @@ def not_run(guide: Guidance) -> Classification:
                           "run all cells (Kernel > Restart Kernel and Run All Cells) and save it.")
 
 
-def tampered(guide: Guidance, what: str) -> Classification:
+def tampered(guide: Guidance, what: str, *, notebook: bool = True) -> Classification:
+    """``notebook``: the notebook itself was changed, so no record of its run is trusted (False for a
+    record that carries another hash: that says nothing about the stored record)."""
     return Classification(
         RunStatus.TAMPERED,
         f"{guide.notebook} was changed after qcloop rendered it ({what}), so qcloop does not trust its "
         f"results. Run the notebook exactly as qcloop uploaded it (qcloop uploads it again on the next "
         f"`qcloop run`); to explore, work in a copy under another name.",
-        details={"tampered": what},
+        details={"tampered": what}, discredits_record=notebook,
     )
 
 
@@ -302,14 +393,11 @@ def _check_cells(notebook: NotebookNode, expected: Provenance, guide: Guidance) 
             if cell.cell_type == "code":
                 added.append(index)
             continue
-        pairs.append((cell_id, cell_hash(cell_id, cell.source)))
+        pairs.append((cell_id, cell_hash(cell_id, cell.cell_type, cell.source)))
     if added:
         return tampered(guide, f"code cell(s) at position {', '.join(map(str, added))} were added")
     if sources_hash(pairs) != expected.sources_hash:
-        recorded = {
-            _qcloop_cell_id(c): (c.get("metadata") or {}).get(METADATA_KEY, {}).get("sha256")
-            for c in notebook.cells if _qcloop_cell_id(c)
-        }
+        recorded = {_qcloop_cell_id(c): _qcloop_meta(c).get("sha256") for c in notebook.cells if _qcloop_cell_id(c)}
         edited = [cid for cid, digest in pairs if recorded.get(cid) != digest]
         what = f"cell(s) {', '.join(edited)} were edited" if edited else "cells were removed or reordered"
         return tampered(guide, what)
@@ -329,15 +417,20 @@ def _failure(notebook: NotebookNode) -> CellFailure | None:
 
 
 def _check_execution(notebook: NotebookNode, expected: Provenance, guide: Guidance) -> Classification | None:
+    result = _result_cell(notebook)
+    result_count = result.get("execution_count") if result is not None else None
     failure = _failure(notebook)
     if failure is not None:
         tail = "\n".join(failure.traceback_tail)
+        failed_count = notebook.cells[failure.cell_index].get("execution_count")
         return Classification(
             RunStatus.FAILED,
             f"{guide.notebook} failed in cell {failure.cell_index} ({failure.cell_id}): {failure.exception}: "
             f"{failure.value}. Fix the cause (the traceback's last lines are below: missing data, a wrong "
             f"date range, or a bug to report), then run all cells again and save.\n{tail}",
             failure=failure,
+            # the result cell ran after the failure (in the same kernel): its record misses that cell's work
+            discredits_record=result_count is not None and (failed_count is None or result_count >= failed_count),
         )
     code = [(i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code"
             and (_qcloop_cell_id(c) is not None or _is_injected(c))]
@@ -345,8 +438,20 @@ def _check_execution(notebook: NotebookNode, expected: Provenance, guide: Guidan
     ran = [(i, n) for i, n in counts if n is not None]
     if not ran:
         return not_run(guide)
+    # Before the outputs: the Research quirk strips outputs but keeps the counts, which still tell.
+    irregular = _irregular_run(guide, counts, ran)
+    if irregular is not None:
+        # A result cell that ran outside one clean pass wrote a record nobody can vouch for.
+        return Classification(irregular.status, irregular.message, details=irregular.details,
+                              discredits_record=result_count is not None)
     if not any(c.get("outputs") for c in notebook.cells if c.cell_type == "code"):
         return outputs_missing(guide, "every cell has an execution count but no cell has any output")
+    return None
+
+
+def _irregular_run(guide: Guidance, counts: list[tuple[int, int | None]],
+                   ran: list[tuple[int, int]]) -> Classification | None:
+    """NOT_RUN unless every code cell ran, in notebook order, in one pass (consecutive counts)."""
     skipped = [i for i, n in counts if n is None]
     if skipped:
         return Classification(RunStatus.NOT_RUN, f"{guide.notebook} was only partly run (cells "
@@ -358,6 +463,14 @@ def _check_execution(notebook: NotebookNode, expected: Provenance, guide: Guidan
         return Classification(RunStatus.NOT_RUN, f"{guide.notebook}'s cells ran out of order (cell {b} ran "
                               f"before cell {a}): restart the kernel, run all cells in order and save.",
                               details={"out_of_order": disorder})
+    # Run All numbers the cells it runs consecutively; a gap means something else ran in the kernel in
+    # between (a cell since deleted, a console attached to the kernel) and may have changed its state.
+    gaps = [(a, b) for (a, m), (b, n) in itertools.pairwise(ran) if n != m + 1]
+    if gaps:
+        a, b = gaps[0]
+        return Classification(RunStatus.NOT_RUN, f"{guide.notebook}'s cells did not run in one pass (something "
+                              f"else ran in the kernel between cell {a} and cell {b}): restart the kernel, run "
+                              "all cells and save.", details={"gaps": gaps})
     return None
 
 
@@ -373,10 +486,8 @@ def outputs_missing(guide: Guidance, what: str) -> Classification:
 
 
 def _check_record(notebook: NotebookNode, expected: Provenance, guide: Guidance) -> Classification:
-    result_cells = [c for c in notebook.cells if RESULT_TAG in _tags(c)]
-    if not result_cells:  # tags lost with the metadata: the result cell is qcloop's last code cell
-        result_cells = [c for c in notebook.cells if c.cell_type == "code" and _qcloop_cell_id(c)][-1:]
-    candidates = [item for c in result_cells for item in _record_candidates(c)]
+    result = _result_cell(notebook)
+    candidates = _record_candidates(result) if result is not None else []
     if not candidates:
         return outputs_missing(guide, "the result cell ran but shows no QCLOOP-RESULT record")
     return _judge_record(candidates, expected, guide)
@@ -391,7 +502,7 @@ def _judge_record(candidates: list[Any], expected: Expected, guide: Guidance) ->
     if record.nonce != expected_nonce(expected):
         return stale(guide, record.nonce, expected_nonce(expected), what="has outputs of run")
     if isinstance(expected, Provenance) and record.provenance_hash != expected.provenance_hash:
-        return tampered(guide, "its result record carries another provenance hash")
+        return tampered(guide, "its result record carries another provenance hash", notebook=False)
     return Classification(RunStatus.FRESH, f"{guide.notebook}: fresh {record.kind.value} result for run "
                           f"{_short(record.nonce)}.", record=record)
 
@@ -412,7 +523,8 @@ def classify_record(content: str | bytes | Mapping[str, Any] | None, expected: E
     if isinstance(data, str):
         try:
             data = json.loads(data)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
+            problem = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
             return Classification(RunStatus.MALFORMED, f"the stored result record for run "
-                                  f"{_short(nonce)} is not JSON ({exc.msg}); run the notebook again.")
+                                  f"{_short(nonce)} is not JSON ({problem}); run the notebook again.")
     return _judge_record([data], expected, guide)

@@ -14,16 +14,19 @@ Channels, always tried in this order whatever order they are given in:
 4. ``inbox`` -- a downloaded ``.ipynb`` a person dropped into the workspace's inbox folder, matched by
    the nonce in its metadata.
 
-The first FRESH answer wins and names its channel. When none is fresh, the most telling classification
-is reported (FAILED, then TAMPERED, MALFORMED, OUTPUTS_MISSING, STALE, NOT_RUN), with what every
-channel said, so the person sees both the problem and what qcloop already tried. A channel that cannot
-be read (e.g. the network is down) is reported and skipped; it never counts as "not run".
+A FRESH notebook wins at once and names its channel. A FRESH bare record (the Object Store) wins only
+if no notebook of the same run discredits it (tampered cells, or a result cell that ran after a failure
+or outside one clean pass: ``Classification.discredits_record``), because a record alone cannot show how
+its run went; so the inbox is still read after it. When nothing is fresh, the most telling
+classification is reported (FAILED, then TAMPERED, MALFORMED, OUTPUTS_MISSING, STALE, NOT_RUN), with
+what every channel said, so the person sees both the problem and what qcloop already tried. A channel
+that cannot be read (e.g. the network is down) is reported and skipped; it never counts as "not run".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -162,7 +165,8 @@ class InboxChannel:
                 return None
             return ChannelAnswer(Classification(RunStatus.MALFORMED, f"{exc} -- replace {path} with the "
                                                 "notebook downloaded from Research."), source=str(path))
-        meta = notebook.metadata.get(METADATA_KEY) or {}
+        meta = notebook.metadata.get(METADATA_KEY)
+        meta = meta if isinstance(meta, Mapping) else {}
         mine = meta.get("nonce") == expected_nonce(expected)
         if not mine and not self._same_hypothesis(meta, expected, path, stem):
             return None
@@ -215,7 +219,8 @@ class CollectionResult:
 
 
 def collect(channels: Iterable[Channel], expected: Expected, *, guidance: Guidance | None = None) -> CollectionResult:
-    """Try ``channels`` in the fixed order (CHANNEL_ORDER) until one gives a FRESH record."""
+    """Try ``channels`` in the fixed order (CHANNEL_ORDER) until one gives a FRESH notebook (see the
+    module docstring for a FRESH bare record)."""
     guide = guidance or Guidance()
     ordered = sorted(channels, key=lambda c: CHANNEL_ORDER.index(c.name))
     attempts: list[Attempt] = []
@@ -227,12 +232,28 @@ def collect(channels: Iterable[Channel], expected: Expected, *, guidance: Guidan
             attempts.append(Attempt(channel.name, None, str(exc), error=str(exc)))
             continue
         attempts.append(Attempt(channel.name, answer.classification.status, answer.classification.message))
-        if answer.classification.status is RunStatus.FRESH:
+        if answer.classification.status is RunStatus.FRESH and answer.notebook is not None:
             return CollectionResult(answer.classification, channel.name, attempts, answer.notebook, answer.source)
         answers.append((channel, answer))
     if not answers:
         errors = "; ".join(f"{a.channel.value}: {a.error}" for a in attempts)
         return CollectionResult(Classification(RunStatus.NOT_RUN, f"qcloop could not read any channel ({errors}); "
                                                "it will try again."), None, attempts)
-    channel, answer = min(answers, key=lambda item: REPORT_PRIORITY.index(item[1].classification.status))
+    channel, answer = _reported(answers)
     return CollectionResult(answer.classification, channel.name, attempts, answer.notebook, answer.source)
+
+
+def _reported(answers: list[tuple[Channel, ChannelAnswer]]) -> tuple[Channel, ChannelAnswer]:
+    """A fresh bare record unless a notebook of its run discredits it; else the most telling answer."""
+    fresh = [item for item in answers if item[1].classification.status is RunStatus.FRESH]
+    discrediting = [item for item in answers if item[1].classification.discredits_record]
+    if fresh and not discrediting:
+        return fresh[0]
+    pool = discrediting or answers
+    channel, answer = min(pool, key=lambda item: REPORT_PRIORITY.index(item[1].classification.status))
+    if fresh:
+        note = (" The Object Store holds a record of this run, but that run is the one this notebook shows, "
+                "so qcloop does not use the record.")
+        answer = replace(answer, classification=replace(answer.classification,
+                                                        message=answer.classification.message + note))
+    return channel, answer

@@ -5,7 +5,7 @@ A ``Provenance`` lives in the notebook metadata (``metadata.qcloop``) and, as a 
 
 ``provenance_hash`` is a sha256 over every field except the nonce (and itself), serialized as
 canonical JSON. It identifies *what* the notebook computes (kind, hypothesis, stage, parameters,
-strategy code, the cells' sources, qcloop's version); the nonce identifies *which run*. Keeping the
+strategy code, the cells' types and sources, qcloop's version); the nonce identifies *which run*. Keeping the
 nonce out of the hash is deliberate: rendering the same inputs twice yields the same hash and notebooks
 that differ only in the nonce. A run is checked on both: the nonce must be the one the loop is
 waiting for (else STALE) and the hash must be the one it rendered (else TAMPERED).
@@ -56,8 +56,10 @@ def normalize_source(source: str | list[str]) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def cell_hash(cell_id: str, source: str | list[str]) -> str:
-    return sha256_text(canonical_json([cell_id, normalize_source(source)]))
+def cell_hash(cell_id: str, cell_type: str, source: str | list[str]) -> str:
+    """The hash of one qcloop cell: its id, its type (a code cell turned into markdown no longer runs)
+    and its normalized source."""
+    return sha256_text(canonical_json([cell_id, cell_type, normalize_source(source)]))
 
 
 def sources_hash(cell_hashes: list[tuple[str, str]]) -> str:

@@ -46,7 +46,9 @@ class NotebookKind(StrEnum):
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinities are refused: JSON has neither, the notebook writes None for an undefined figure,
+    # and a NaN that reached the decision rules would fail every comparison silently.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Figures(_Record):
@@ -241,12 +243,6 @@ AnyRecord = Annotated[
     BaselineReviewRecord | ParameterSweepRecord | WalkForwardRecord, Field(discriminator="kind")
 ]
 _RECORD_ADAPTER: TypeAdapter[AnyRecord] = TypeAdapter(AnyRecord)
-
-RECORD_TYPES: dict[NotebookKind, type[RecordBase]] = {
-    NotebookKind.BASELINE_REVIEW: BaselineReviewRecord,
-    NotebookKind.PARAMETER_SWEEP: ParameterSweepRecord,
-    NotebookKind.WALK_FORWARD: WalkForwardRecord,
-}
 
 
 def parse_record(data: Any) -> BaselineReviewRecord | ParameterSweepRecord | WalkForwardRecord:

@@ -14,7 +14,6 @@ replaced, never edited).
 
 from __future__ import annotations
 
-import ast
 import copy
 import math
 from collections.abc import Mapping, Sequence
@@ -43,6 +42,7 @@ from orchestrator.notebooks.provenance import (
     sources_hash,
 )
 from orchestrator.notebooks.specs import AnySpec, BaselineReviewSpec
+from orchestrator.strategies import template_environment
 
 STATS_MODULE = Path(orchestrator.__file__).resolve().parent / "stats.py"
 PROVENANCE_VARIABLE = "qcloop_provenance"
@@ -121,38 +121,14 @@ def injected_source(provenance: Provenance) -> str:
     return "\n".join(lines)
 
 
-def provenance_from_injected(source: str) -> dict[str, Any] | None:
-    """Read ``qcloop_provenance`` back from an injected cell's source (None if it is not there)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == PROVENANCE_VARIABLE):
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                return None
-            return value if isinstance(value, dict) else None
-    return None
-
-
 # --- rendering ------------------------------------------------------------------------------------
 
 
 def _environment(templates: TemplateSet) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates.jinja_search_path),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # Python and Markdown sources, not HTML
-        keep_trailing_newline=True,  # an included cell part keeps its final newline
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["py"] = python_literal
-    env.filters["pct"] = lambda value, digits=1: f"{100 * float(value):.{digits}f}%"
-    return env
+    return template_environment(templates.jinja_search_path, {
+        "py": python_literal,
+        "pct": lambda value, digits=1: f"{100 * float(value):.{digits}f}%",
+    })
 
 
 def _render_template(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
@@ -204,7 +180,7 @@ def _context(spec: AnySpec, templates: TemplateSet) -> dict[str, Any]:
 
 
 def _new_cell(entry_id: str, cell_type: str, source: str, tags: Sequence[str]) -> NotebookNode:
-    metadata: dict[str, Any] = {METADATA_KEY: {"cell": entry_id, "sha256": cell_hash(entry_id, source)}}
+    metadata: dict[str, Any] = {METADATA_KEY: {"cell": entry_id, "sha256": cell_hash(entry_id, cell_type, source)}}
     if tags:
         metadata["tags"] = list(tags)
     if cell_type == "markdown":

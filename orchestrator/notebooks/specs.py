@@ -9,21 +9,24 @@ backtest's data go into cells of their own, covered by the provenance's sources 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from orchestrator.notebooks.baseline_data import BaselineData
 from orchestrator.notebooks.records import NotebookKind
+from orchestrator.strategies import UNIVERSE_SIZE_NAME
 
 Number = int | float
 TargetMetric = Literal["sharpe", "cagr", "total_return", "calmar"]
+MAX_GRID_AXES = 2  # the stability map is a line or a heatmap (hypotheses.MAX_SWEPT_PARAMETERS agrees)
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Non-finite numbers are refused here, not deep in rendering: the provenance hash is canonical JSON.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StrategySource(_Spec):
@@ -86,7 +89,7 @@ class BaselineReviewSpec(_CommonSpec):
 class _SearchSpec(_CommonSpec):
     strategy: StrategySource
     baseline_parameters: dict[str, Number] = Field(min_length=1)
-    grid: dict[str, list[Number]] = Field(min_length=1, max_length=2)
+    grid: dict[str, list[Number]] = Field(min_length=1, max_length=MAX_GRID_AXES)
     constraints: list[str] = Field(default_factory=list)  # family.yaml constraints, e.g. "fast < slow"
     target_metric: TargetMetric = "sharpe"
     relative_tolerance: float = Field(default=0.10, ge=0, le=1)
@@ -121,13 +124,19 @@ class _SearchSpec(_CommonSpec):
     def family(self) -> str | None:
         return self.strategy.family
 
+    def notebook_constraints(self) -> list[str]:
+        """The constraints as the notebook checks them: ``universe_size`` (family.yaml's name for the
+        number of tickers, not a parameter the notebook has) is replaced by that number."""
+        size = str(len(self.tickers))
+        return [re.sub(rf"\b{UNIVERSE_SIZE_NAME}\b", size, text) for text in self.constraints]
+
     def _search_parameters(self) -> dict[str, Any]:
         return {
             **self._common_parameters(),
             "family": self.strategy.family,
             "baseline_parameters": dict(sorted(self.baseline_parameters.items())),
             "grid": {name: list(values) for name, values in self.grid.items()},
-            "constraints": list(self.constraints),
+            "constraints": self.notebook_constraints(),
             "target_metric": self.target_metric,
             "relative_tolerance": self.relative_tolerance,
             "absolute_tolerance": self.absolute_tolerance,
@@ -157,12 +166,4 @@ class WalkForwardSpec(_SearchSpec):
                 "prior_trials": self.prior_trials}
 
 
-NotebookSpec = Annotated[BaselineReviewSpec | ParameterSweepSpec | WalkForwardSpec,
-                         Field(discriminator="kind")]
 AnySpec = BaselineReviewSpec | ParameterSweepSpec | WalkForwardSpec
-
-
-def spec_from_mapping(data: Mapping[str, Any]) -> AnySpec:
-    from pydantic import TypeAdapter
-
-    return TypeAdapter(NotebookSpec).validate_python(dict(data))

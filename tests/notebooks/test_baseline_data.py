@@ -64,3 +64,12 @@ def test_parity_holds_for_the_same_curve_and_flags_a_different_one() -> None:
     verdict = check_parity(drifted, result, start=MON)
     assert not verdict.ok
     assert "total return 6.00% vs 2.00%" in verdict.message and "12 orders vs 4" in verdict.message
+
+
+def test_unusable_chart_points_are_skipped_not_fatal() -> None:
+    """QuantConnect's data is read tolerantly: a point without a time, with text, or with NaN is dropped
+    (a NaN would otherwise reach the notebook and fail its rendering)."""
+    result = cloud_result([MON, TUE, WED], [100_500.0, 101_000.0, 100_800.0])
+    values = result["charts"]["Strategy Equity"]["series"]["Equity"]["values"]
+    values += [[None, 1.0], ["soon", 1.0], {"x": "n/a", "y": 2.0}, [values[-1][0] + 86_400, float("nan")]]
+    assert daily_equity(result, start=MON) == [(MON, 100_500.0), (TUE, 101_000.0), (WED, 100_800.0)]

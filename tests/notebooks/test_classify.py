@@ -227,3 +227,99 @@ def test_another_runs_notebook_is_stale_even_in_an_older_format(rendered_sweep: 
     notebook = hand_run()
     notebook["metadata"]["qcloop"] = {"schema_version": 0, "nonce": NONCE_B, "hypothesis": "H-900"}
     assert _classify(notebook, rendered_sweep).status is RunStatus.STALE
+
+
+# --- hostile and damaged notebooks (review of the handshake) -------------------------------------------
+
+
+@pytest.mark.parametrize(("damage", "reason"), [
+    (lambda nb: nb.pop("metadata"), "metadata"),
+    (lambda nb: _cell(nb, "grid").__setitem__("metadata", "tags"), "metadata of cell"),
+    (lambda nb: _cell(nb, "grid").__setitem__("outputs", "none"), "outputs of cell"),
+    (lambda nb: _cell(nb, "grid").__setitem__("outputs", ["text"]), "outputs of cell"),
+    (lambda nb: _cell(nb, "grid").__setitem__("execution_count", "7"), "execution count of cell"),
+    (lambda nb: _cell(nb, "grid").__setitem__("cell_type", ["code"]), "type of cell"),
+    (lambda nb: _cell(nb, "grid").__setitem__("outputs", [{"output_type": ["stream"], "text": "x"}]),
+     "outputs of cell"),
+    (lambda nb: _cell(nb, "grid").__setitem__("outputs", [{"output_type": "stream", "text": [1, 2]}]),
+     "outputs of cell"),
+    (lambda nb: _cell(nb, "grid").__setitem__("outputs", [{"output_type": "display_data", "data": 5}]),
+     "outputs of cell"),
+    (lambda nb: _cell(nb, "grid-intro").__setitem__("attachments", {"a.png": "x"}), "attachments of cell"),
+])
+def test_a_damaged_structure_is_malformed_not_a_crash(rendered_sweep: RenderedNotebook, hand_run: HandRun,
+                                                      damage: Callable[[dict[str, Any]], Any], reason: str) -> None:
+    notebook = hand_run()
+    damage(notebook)
+    verdict = _classify(notebook, rendered_sweep)
+    assert verdict.status is RunStatus.MALFORMED, verdict.message
+    assert reason in verdict.message
+
+
+@pytest.mark.parametrize("mark", ["grid", {"cell": ["grid"]}, {"cell": 7}])
+def test_unreadable_qcloop_cell_metadata_is_not_a_qcloop_cell(rendered_sweep: RenderedNotebook, hand_run: HandRun,
+                                                              mark: Any) -> None:
+    notebook = hand_run()
+    _cell(notebook, "grid")["metadata"]["qcloop"] = mark
+    verdict = _classify(notebook, rendered_sweep)
+    assert verdict.status is RunStatus.TAMPERED and "were added" in verdict.message
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_in_a_record_are_malformed(rendered_sweep: RenderedNotebook, value: float) -> None:
+    record = sweep_record(rendered_sweep, baseline={**sweep_record(rendered_sweep)["baseline"], "sharpe": value})
+    text = json.dumps(record)  # Python writes NaN / Infinity, which JSON does not have
+    assert "NaN" in text or "Infinity" in text
+    verdict = _classify(run_by_hand(rendered_sweep, record), rendered_sweep)
+    assert verdict.status is RunStatus.MALFORMED and "baseline.sharpe" in verdict.message
+    assert classify_record(text, rendered_sweep.provenance).status is RunStatus.MALFORMED
+    assert classify_record(record, rendered_sweep.provenance).status is RunStatus.MALFORMED
+
+
+def test_the_fallback_line_split_across_stream_outputs_is_read(rendered_sweep: RenderedNotebook,
+                                                                hand_run: HandRun) -> None:
+    """ipykernel flushes a long print in pieces; each piece may be a stream output of its own."""
+    notebook = hand_run(rich=False)
+    outputs = notebook["cells"][-1]["outputs"]
+    line = "".join(outputs[-1]["text"])
+    third = len(line) // 3
+    outputs[-1:] = [{"output_type": "stream", "name": "stdout", "text": piece}
+                    for piece in (line[:third], line[third:2 * third], line[2 * third:])]
+    verdict = _classify(notebook, rendered_sweep)
+    assert verdict.status is RunStatus.FRESH, verdict.message
+
+
+def test_a_gap_in_the_execution_counts_is_not_one_run(rendered_sweep: RenderedNotebook, hand_run: HandRun) -> None:
+    """Run All (counts 1..n), then a cell added, run and deleted again, then the result cell re-run: the
+    counts still rise, but count n and n + 1 are missing from the notebook."""
+    notebook = hand_run()
+    _code_cells(notebook)[-1]["execution_count"] += 2
+    verdict = _classify(notebook, rendered_sweep)
+    assert verdict.status is RunStatus.NOT_RUN and "one pass" in verdict.message
+
+
+@pytest.mark.parametrize(("cell_id", "becomes"), [("stability-map", "markdown"), ("grid-intro", "code"),
+                                                  ("grid", "raw")])
+def test_a_cell_whose_type_changed_is_tampered(rendered_sweep: RenderedNotebook, hand_run: HandRun,
+                                               cell_id: str, becomes: str) -> None:
+    notebook = hand_run()
+    cell = _cell(notebook, cell_id)
+    cell["cell_type"] = becomes
+    if becomes == "code":
+        cell.update(outputs=[], execution_count=None)
+    else:
+        cell.pop("outputs", None)
+        cell.pop("execution_count", None)
+    verdict = _classify(notebook, rendered_sweep)
+    assert verdict.status is RunStatus.TAMPERED and cell_id in verdict.message, verdict.message
+
+
+def test_json_nested_too_deeply_is_malformed(rendered_sweep: RenderedNotebook, hand_run: HandRun) -> None:
+    """json.loads raises RecursionError (not a JSONDecodeError) on very deep nesting; copying a notebook
+    (recursive) does so already at a few hundred levels."""
+    deep = "[" * 200_000 + "]" * 200_000
+    assert classify_notebook(deep, rendered_sweep.provenance).status is RunStatus.MALFORMED
+    assert classify_record(deep, rendered_sweep.provenance).status is RunStatus.MALFORMED
+    notebook = hand_run()
+    notebook["metadata"]["deep"] = json.loads("{\"a\": " * 600 + "0" + "}" * 600)
+    assert _classify(notebook, rendered_sweep).status is RunStatus.MALFORMED

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 
 from orchestrator.errors import TransportError
 from orchestrator.notebooks import (
@@ -150,3 +152,93 @@ def test_local_execution_comes_first(rendered_sweep: RenderedNotebook) -> None:
                       rendered_sweep.provenance)
     assert calls.order == ["local execution"] and outcome.channel is ChannelName.LOCAL_EXECUTION
     assert outcome.moves_loop
+
+
+# --- a bare record is trusted only as far as the run that wrote it ----------------------------------------
+
+
+def _code(notebook: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in notebook["cells"] if c["cell_type"] == "code"]
+
+
+def _error(ename: str = "ValueError") -> Any:
+    return nbformat.v4.new_output("error", ename=ename, evalue="boom", traceback=[f"{ename}: boom"])
+
+
+def _edited_signal(rendered: RenderedNotebook) -> dict[str, Any]:
+    notebook = run_by_hand(rendered)
+    signal = next(c for c in notebook["cells"] if c.get("id") == "signal")
+    signal["source"] = "".join(signal["source"]).replace("class Signal", "class Signal  # mine")
+    return notebook
+
+
+def _ran_on_after_a_failure(rendered: RenderedNotebook) -> dict[str, Any]:
+    """Run All stopped at a failing display cell; the person then ran the remaining cells one by one."""
+    notebook = run_by_hand(rendered)
+    failing = next(c for c in notebook["cells"] if c.get("id") == "stability-map")
+    failing["outputs"] = [_error()]
+    return notebook
+
+
+def _result_re_run_after_a_deleted_cell(rendered: RenderedNotebook) -> dict[str, Any]:
+    """Run All, then a cell added, run (it changed the figures) and deleted, then the result cell re-run."""
+    notebook = run_by_hand(rendered)
+    _code(notebook)[-1]["execution_count"] += 2
+    return notebook
+
+
+def _stripped_after_a_deleted_cell(rendered: RenderedNotebook) -> dict[str, Any]:
+    """The same, read back with the Research quirk: execution counts kept, every output gone."""
+    notebook = _result_re_run_after_a_deleted_cell(rendered)
+    for cell in _code(notebook):
+        cell["outputs"] = []
+    return notebook
+
+
+@pytest.mark.parametrize(("make", "status"), [
+    (_edited_signal, RunStatus.TAMPERED),
+    (_ran_on_after_a_failure, RunStatus.FAILED),
+    (_result_re_run_after_a_deleted_cell, RunStatus.NOT_RUN),
+    (_stripped_after_a_deleted_cell, RunStatus.NOT_RUN),
+])
+def test_the_object_store_does_not_vouch_for_a_discredited_run(rendered_sweep: RenderedNotebook,
+                                                               make: Callable[[RenderedNotebook], dict[str, Any]],
+                                                               status: RunStatus) -> None:
+    # The record that run saved carries this run's nonce and hash: on its own it would be FRESH.
+    store = {result_key(rendered_sweep.provenance.nonce): json.dumps(sweep_record(rendered_sweep))}
+    outcome = collect([ProjectFileChannel(lambda: json.dumps(make(rendered_sweep))),
+                       ObjectStoreChannel(store.get)], rendered_sweep.provenance)
+    assert [a.status for a in outcome.attempts] == [status, RunStatus.FRESH]
+    assert outcome.status is status and not outcome.moves_loop
+    assert outcome.channel is ChannelName.PROJECT_FILE and "Object Store" in outcome.message
+
+
+def test_the_object_store_answers_for_a_run_still_saving_or_an_earlier_clean_run(
+        rendered_sweep: RenderedNotebook) -> None:
+    store = {result_key(rendered_sweep.provenance.nonce): json.dumps(sweep_record(rendered_sweep))}
+    # Saved while Run All was still going: the result cell has not run in this copy.
+    saving = run_by_hand(rendered_sweep)
+    for cell in _code(saving)[8:]:
+        cell["execution_count"], cell["outputs"] = None, []
+    # A clean Run All (counts 1..n, record stored), then a second Run All that failed in cell 3.
+    second = run_by_hand(rendered_sweep)
+    count = len(_code(second))
+    for offset, cell in enumerate(_code(second)[:3], start=1):
+        cell["execution_count"] = count + offset
+    _code(second)[2]["outputs"] = [_error()]
+    for notebook, status in ((saving, RunStatus.NOT_RUN), (second, RunStatus.FAILED)):
+        outcome = collect([ProjectFileChannel(lambda nb=notebook: json.dumps(nb)), ObjectStoreChannel(store.get)],
+                          rendered_sweep.provenance)
+        assert [a.status for a in outcome.attempts] == [status, RunStatus.FRESH]
+        assert outcome.moves_loop and outcome.channel is ChannelName.OBJECT_STORE
+
+
+def test_an_inbox_file_with_unreadable_qcloop_metadata_is_ignored(tmp_path: Path,
+                                                                  rendered_sweep: RenderedNotebook) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    notebook = run_by_hand(rendered_sweep)
+    notebook["metadata"]["qcloop"] = "not a mapping"
+    (inbox / "download.ipynb").write_text(json.dumps(notebook))
+    outcome = collect([InboxChannel(inbox)], rendered_sweep.provenance, guidance=_guide(rendered_sweep, inbox))
+    assert outcome.status is RunStatus.NOT_RUN

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from orchestrator.errors import TemplateError
 from orchestrator.notebooks import NotebookKind, StrategySource, reinject, render_notebook
 from orchestrator.notebooks.manifest import BUILTIN_NOTEBOOK_TEMPLATES, load_template_set
-from orchestrator.notebooks.render import provenance_from_injected, python_literal
+from orchestrator.notebooks.render import python_literal
 from orchestrator.notebooks.specs import AnySpec
 from tests.notebooks.conftest import NONCE_A, NONCE_B, STATS, baseline_spec, sweep_spec, walk_forward_spec
 
@@ -74,10 +75,10 @@ def test_provenance_is_in_metadata_and_in_the_injected_cell(ma_signal: StrategyS
     assert provenance.strategy_code_hash == ma_signal.code_hash
     assert provenance.signal_source_hash == ma_signal.signal_hash
     injected = next(c for c in rendered.notebook.cells if c.id == "injected-parameters")
-    assert provenance_from_injected(injected.source) == meta
-    # the injected cell also assigns every parameter as a variable the cells use
     namespace: dict = {}
     exec(injected.source, namespace)
+    assert namespace["qcloop_provenance"] == meta
+    # the injected cell also assigns every parameter as a variable the cells use
     assert namespace["grid"] == spec.notebook_parameters()["grid"]
     assert namespace["nonce"] == NONCE_A
     assert namespace["provenance_hash"] == provenance.provenance_hash
@@ -174,3 +175,27 @@ def test_spec_validation_catches_a_grid_over_an_unknown_parameter(ma_signal: Str
 
     with pytest.raises(ValidationError, match="not parameters of the strategy"):
         sweep_spec(ma_signal, grid={"period": [1, 2]})
+
+
+def test_universe_size_in_a_constraint_is_the_number_of_tickers(ma_signal: StrategySource,
+                                                                lib: dict[str, Any]) -> None:
+    """dual_momentum's 'top <= universe_size': the notebook has no parameter of that name, so the spec
+    writes the universe's size in (a top of 3 of 2 tickers is not a trial)."""
+    spec = sweep_spec(ma_signal, tickers=["SPY", "QQQ"], baseline_parameters={"fast": 20, "slow": 60, "top": 1},
+                      grid={"top": [1, 2, 3]}, constraints=["fast < slow", "top <= universe_size"])
+    constraints = spec.notebook_parameters()["constraints"]
+    assert constraints == ["fast < slow", "top <= 2"]
+    kept = [top for top in (1, 2, 3) if lib["satisfies"]({"fast": 20, "slow": 60, "top": top}, constraints)]
+    assert kept == [1, 2]
+
+
+@pytest.mark.parametrize("change", [{"absolute_tolerance": float("inf")},
+                                    {"grid": {"fast": [10.0, float("nan")], "slow": [40, 60]}},
+                                    {"baseline_parameters": {"fast": 20, "slow": float("inf")}}])
+def test_a_spec_with_a_non_finite_number_is_refused_when_made(ma_signal: StrategySource,
+                                                              change: dict[str, Any]) -> None:
+    """Not a ValueError deep inside rendering (the provenance hash is canonical JSON, which has no NaN)."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="finite number"):
+        sweep_spec(ma_signal, **change)

@@ -5,6 +5,7 @@ Every expected number is derived by hand in the comments, from LEAN's rules in
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from datetime import date, timedelta
@@ -253,3 +254,16 @@ def test_a_failing_object_store_never_loses_the_record(lib: dict[str, Any], monk
     out = capsys.readouterr().out
     assert "not saved to the Object Store (RuntimeError" in out
     assert out.splitlines()[-1].startswith(RESULT_LINE_PREFIX)
+
+
+def test_out_of_sample_windows_stay_contiguous_from_a_month_end_start(lib: dict[str, Any]) -> None:
+    data, days = _weekday_market(lib, date(2011, 1, 31), date(2011, 8, 31))
+    data.dates, data.times = days, [pd.Timestamp(d) + pd.Timedelta(hours=16) for d in days]
+    windows, _, _ = lib["walk_forward_plan"](data, "2011-01-31", "2011-08-31", 1, 1, 0, False)
+    # Out-of-sample k runs from start + (1 + k) months to the day before start + (2 + k) months:
+    # 2011-02-28 .. 2011-03-30, then from 2011-03-31. (Adding a month to 2011-02-28 instead gives
+    # 2011-03-28 and loses the trading days 03-28 .. 03-30 between two windows.)
+    assert (data.dates[windows[0][2]], data.dates[windows[0][3]]) == (date(2011, 2, 28), date(2011, 3, 30))
+    assert data.dates[windows[1][2]] == date(2011, 3, 31)
+    for window, following in itertools.pairwise(windows):
+        assert following[2] == window[3] + 1

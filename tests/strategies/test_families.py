@@ -168,3 +168,38 @@ def test_the_example_hypotheses_are_valid_and_round_trip(registry: FamilyRegistr
     for spec in loaded.specs:
         again, problems = check_hypothesis_text(dump_hypothesis(spec), source=spec.id, registry=registry)
         assert problems == [] and again == spec
+
+
+@pytest.mark.parametrize("bound", [".inf", ".nan", "1.0e+400", "1" * 400])
+def test_a_family_with_a_non_finite_number_is_refused_with_its_line(tmp_path: Path, bound: str) -> None:
+    """``max: .inf`` made the whole-number check raise OverflowError (int(inf), float(10**400)) and stopped
+    the registry."""
+    folder = tmp_path / "templates" / "strategies" / "my_family"
+    folder.mkdir(parents=True)
+    (folder / "family.yaml").write_text("name: my_family\ntitle: Mine\nidea: x\ndefault_universe: [SPY]\n"
+                                        f"parameters:\n  n: {{type: int, default: 1, min: 1, max: {bound}, step: 1,"
+                                        " description: d}\nsweep: [n, n]\n")
+    with pytest.raises(TemplateError) as caught:
+        load_registry(tmp_path)
+    assert f"{folder / 'family.yaml'}:6: field 'parameters.n.max'" in str(caught.value)
+
+
+def test_any_tag_round_trips_through_a_written_file(registry: FamilyRegistry) -> None:
+    """Tags are free text; written into a flow list unquoted, 'a, b' came back as two tags and 'a]' as a
+    file that no longer parses (a generator's proposal written by write_generated was lost that way)."""
+    tags = ("a, b", "a]", "?x", "{q", "plain", "#hash", "x: y", 'say "hi"', "naïve")
+    spec = spec_for("ma_crossover", registry, tags=tags, rules={"min_sharpe": 0.5})
+    again, problems = check_hypothesis_text(dump_hypothesis(spec), source="round trip", registry=registry)
+    assert problems == [] and again is not None and again.tags == tags and again == spec
+
+
+def test_small_floats_are_written_as_yaml_floats(registry: FamilyRegistry) -> None:
+    """Python writes 0.00005 as '5e-05', which YAML 1.1 (PyYAML) reads as a string: a file written with it
+    said "'5e-05' is not a number". macd_trend's tolerance allows 0.00005 (bounds 0.0..0.02)."""
+    spec = spec_for("macd_trend", registry, parameters={"tolerance": ParameterSpec(default=0.00005)})
+    text = dump_hypothesis(spec)
+    assert "tolerance: {default: 5.0e-05}" in text
+    again, problems = check_hypothesis_text(text, source="round trip", registry=registry)
+    assert problems == [] and again == spec
+    code = render_strategy(spec, registry).main_py
+    assert 'self.get_parameter("tolerance", 5.0e-05)' in code

@@ -16,12 +16,14 @@ from orchestrator.config import GeneratorSettings, Settings
 from orchestrator.generators import (
     GeneratorResult,
     build_generator_input,
+    parse_generator_output,
     pending_hypotheses,
     propose_variants,
     run_configured_generator,
     run_generator_command,
     variant_budget,
     variant_id,
+    write_generated,
     write_variants,
 )
 from orchestrator.hypotheses import HypothesisSpec, ParameterSpec, SweepRange, load_hypothesis
@@ -310,3 +312,53 @@ def test_a_flood_of_documents_is_capped(tmp_path: Path, registry: FamilyRegistry
     assert len(result.accepted) == 20 and result.accepted[0].id == "H-9000"
     assert len(result.rejections) == 81
     assert result.rejections[-1].reason == "more than 100 documents; the rest were not read"
+
+
+# --- hostile output: look-alike ids, alias bombs, files already on disk -------------------------------
+
+
+def test_look_alike_ids_and_tickers_are_rejected(registry: FamilyRegistry) -> None:
+    """'H-005\\n' matched the id pattern (its '$' also matches before a final newline): it slipped past
+    the taken H-005 and would have been written as a file named 'H-005\\n.yaml'."""
+    documents = [GOOD_DOC.format(id='"H-005\\n"'), GOOD_DOC.format(id="H-006").replace("[QQQ]", '["QQQ\\n"]')]
+    accepted, rejections = parse_generator_output("---\n".join(documents), registry=registry, taken_ids={"H-005"})
+    assert accepted == []
+    assert [r.document for r in rejections] == [1, 2]
+    assert "not a valid hypothesis id" in rejections[0].reason and "is not a ticker" in rejections[1].reason
+
+
+def test_an_alias_bomb_in_the_output_is_rejected_at_once(registry: FamilyRegistry) -> None:
+    bomb = ["x0: &a0 [t, t, t, t, t, t, t, t, t]"]
+    bomb += [f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    text = GOOD_DOC.format(id="H-010") + "---\n" + GOOD_DOC.format(id="H-011") + "\n".join(bomb) + "\ntags: *a8\n"
+    started = time.monotonic()
+    accepted, rejections = parse_generator_output(text, registry=registry, taken_ids=set())
+    assert time.monotonic() - started < 5
+    assert [spec.id for spec in accepted] == ["H-010"]
+    # document 2 starts on line 9 (7 lines, the '---'); x0 is its line 8, so *a0 (on x1's line) is line 17
+    assert [(r.document, r.reason) for r in rejections] == [
+        (2, "not valid YAML at line 17: YAML anchors and aliases (&name, *name) are not allowed in a hypothesis")]
+
+
+def test_writing_never_clobbers_or_crashes_on_a_file_already_there(registry: FamilyRegistry,
+                                                                   tmp_path: Path) -> None:
+    """A broken H-003.yaml is not among the valid ids the loop passes as taken, so a proposal may get
+    its id; the file on disk wins and the proposal is written under the next free id."""
+    folder = tmp_path / "hypotheses"
+    folder.mkdir()
+    (folder / "H-003.yaml").write_text("id: H-003\ntitle: [broken\n")
+    (folder / "_H-004.yaml").write_text("a draft reserves its id\n")
+    accepted, rejections = parse_generator_output(GOOD_DOC.replace("id: {id}\n", ""), registry=registry,
+                                                  taken_ids={"H-001", "H-002"})
+    assert rejections == [] and [spec.id for spec in accepted] == ["H-003"]
+    written = write_generated(folder, accepted, ["proposer"])
+    assert [path.name for path in written] == ["H-005.yaml"]
+    assert (folder / "H-003.yaml").read_text().startswith("id: H-003\ntitle: [broken")
+    assert load_hypothesis(written[0], registry=registry).id == "H-005"
+    # A variant whose file exists (a broken H-001a.yaml) is not written over, and nothing raises.
+    (folder / "H-001a.yaml").write_text("broken: [\n")
+    variants = propose_variants(parent_spec(), registry=registry, existing=[parent_spec()], taken_ids={"H-001"},
+                                limit=2)
+    paths = write_variants(folder, variants)
+    assert [path.name for path in paths] == ["H-001b.yaml"]
+    assert (folder / "H-001a.yaml").read_text() == "broken: [\n"

@@ -6,6 +6,7 @@ family's family.yaml (templates/strategies/<family>/family.yaml).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -161,3 +162,64 @@ def test_a_valid_file_gets_the_family_defaults(write_hypothesis: Callable[[str, 
     # family.yaml of ma_crossover: default universe [SPY], resolution daily
     assert spec.universe == ("SPY",) and spec.resolution == "daily"
     assert spec.parameters["fast"].default == 30 and spec.cash == 100_000
+
+
+# --- hostile or impossible files: a problem each, never a crash or a hang -------------------------------
+
+
+@pytest.mark.parametrize(("body", "field", "says"), [
+    # k (a float, bounds 0.5..4.0): 3.0 / 1e-320 overflows a float; the count of values is "more than 200"
+    ("parameters:\n  k:\n    default: 2.0\n    sweep: {min: 1.0, max: 4.0, step: 1.0e-320}\n",
+     "parameters.k.sweep", "the sweep has millions of values, more than 200"),
+    ("parameters:\n  k:\n    default: 2.0\n    sweep: {min: 1.0, max: 1.0e+300, step: 1.0}\n",
+     "parameters.k.sweep.max", "1e+300 is too large"),
+    ("parameters:\n  period: {default: " + "9" * 400 + "}\n", "parameters.period.default", "too large"),
+    ("cash: " + "1" * 30 + "\n", "cash", "too large"),
+])
+def test_enormous_numbers_are_problems(write_hypothesis: Callable[[str, str], Path], registry: FamilyRegistry,
+                                       body: str, field: str, says: str) -> None:
+    path = write_hypothesis("H-060.yaml", _file("H-060", body, template="bollinger_reversion"))
+    with pytest.raises(SpecError) as caught:
+        load_hypothesis(path, registry=registry)
+    assert caught.value.field == field and says in str(caught.value), str(caught.value)
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(write_hypothesis: Callable[[str, str], Path],
+                                              registry: FamilyRegistry) -> None:
+    """Nine levels of nine aliases expand to 9**9 (387 million) strings; read naively, they hang the loop."""
+    lines = ["x0: &a0 [t, t, t, t, t, t, t, t, t]"]
+    lines += [f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    path = write_hypothesis("H-061.yaml", _file("H-061", "\n".join(lines) + "\ntags: *a8\n"))
+    started = time.monotonic()
+    with pytest.raises(SpecError, match="aliases") as caught:
+        load_hypothesis(path, registry=registry)
+    assert time.monotonic() - started < 5
+    assert caught.value.line == 8  # the first alias (*a0, on the line of x1)
+
+
+def test_at_most_two_parameters_are_swept(write_hypothesis: Callable[[str, str], Path],
+                                          registry: FamilyRegistry) -> None:
+    """The sweep notebooks map one or two parameters (a line or a heatmap, the plateau on it); a third
+    swept parameter validated before, then failed when the loop prepared the sweep."""
+    from orchestrator.hypotheses import MAX_SWEPT_PARAMETERS
+    from orchestrator.notebooks.specs import MAX_GRID_AXES
+
+    assert MAX_SWEPT_PARAMETERS == MAX_GRID_AXES
+    body = ("parameters:\n  fast: {default: 12, sweep: [10, 12]}\n  slow: {default: 26, sweep: [20, 26]}\n"
+            "  signal: {default: 9, sweep: [5, 9]}\n")
+    path = write_hypothesis("H-062.yaml", _file("H-062", body, template="macd_trend"))
+    with pytest.raises(SpecError) as caught:
+        load_hypothesis(path, registry=registry)
+    assert caught.value.field == "parameters" and caught.value.line == 7
+    assert "3 parameters have a sweep (fast, signal, slow)" in str(caught.value)
+
+
+def test_a_sweep_with_no_point_inside_the_constraints(write_hypothesis: Callable[[str, str], Path],
+                                                      registry: FamilyRegistry) -> None:
+    # every fast in [100, 120] is above every slow in [50, 60]: fast < slow never holds
+    body = "parameters:\n  fast: {default: 20, sweep: [100, 120]}\n  slow: {default: 60, sweep: [50, 60]}\n"
+    path = write_hypothesis("H-063.yaml", _file("H-063", body))
+    with pytest.raises(SpecError) as caught:
+        load_hypothesis(path, registry=registry)
+    assert caught.value.field == "parameters" and "no combination of the sweep values meets fast < slow" \
+        in str(caught.value)

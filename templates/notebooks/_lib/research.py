@@ -236,9 +236,11 @@ def walk_forward_plan(data: "MarketData", start: object, end: object, in_sample_
     windows = []
     k = 0
     while True:
+        # Every boundary is counted from ``start``: adding months to a clamped month end (Feb 28) would
+        # drift and leave days between one out-of-sample window and the next.
         is_start = start if anchored else add_months(start, k * out_of_sample_months)
         oos_start = add_months(start, in_sample_months + k * out_of_sample_months)
-        oos_end = min(add_months(oos_start, out_of_sample_months), search_end)
+        oos_end = min(add_months(start, in_sample_months + (k + 1) * out_of_sample_months), search_end)
         if oos_start >= search_end:
             break
         is_first = max(data.index_on_or_after(is_start), first_index)
