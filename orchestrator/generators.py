@@ -32,7 +32,6 @@ from orchestrator import yamlfile
 from orchestrator.config import Settings
 from orchestrator.credentials import ENV_API_TOKEN, ENV_USER_ID, redact
 from orchestrator.hypotheses import (
-    ALIASES_REFUSED,
     ID_PATTERN,
     HypothesisSpec,
     LoadedHypotheses,
@@ -48,7 +47,6 @@ from orchestrator.hypotheses import (
     resolved_parameters,
     spec_fingerprint,
     sweep_grid,
-    yaml_alias_line,
 )
 from orchestrator.strategies import FamilyRegistry, FamilySchema, Number
 
@@ -484,10 +482,6 @@ def _documents(text: str, source: str) -> Iterator[yamlfile.LocatedYaml | Reject
 
 def _parse_part(lines: list[str], offset: int, source: str) -> Iterator[yamlfile.LocatedYaml | Rejection]:
     if all(not line.strip() or line.lstrip().startswith("#") for line in lines):
-        return
-    alias = yaml_alias_line("\n".join(lines))
-    if alias is not None:  # refused before it is read: an alias bomb would expand exponentially
-        yield Rejection(f"not valid YAML at line {alias + offset}: {ALIASES_REFUSED}")
         return
     try:
         doc = yamlfile.loads("\n".join(lines), source=source)

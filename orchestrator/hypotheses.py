@@ -360,9 +360,6 @@ def check_hypothesis_text(
     text: str, *, source: str, registry: FamilyRegistry, rule_names: Collection[str] | None = None,
 ) -> tuple[HypothesisSpec | None, list[SpecError]]:
     """Validate one YAML document (a file's text, or one document of a generator's output)."""
-    alias = yaml_alias_line(text)
-    if alias is not None:
-        return None, [SpecError(ALIASES_REFUSED, file=source, line=alias, hint="write each value out in full")]
     try:
         doc = yamlfile.loads(text, source=source, max_bytes=MAX_FILE_BYTES)
     except yamlfile.YamlError as exc:
@@ -371,24 +368,6 @@ def check_hypothesis_text(
     return check_hypothesis_document(doc, registry=registry, rule_names=rule_names)
 
 
-ALIASES_REFUSED = "YAML anchors and aliases (&name, *name) are not allowed in a hypothesis"
-
-
-def yaml_alias_line(text: str) -> int | None:
-    """The line of the first YAML alias (``*name``) in ``text``, or None.
-
-    Aliases are refused before anything reads the document: nine nested lists of nine aliases each
-    expand to 9**9 values, which would take validation hours (a "billion laughs"), and no hypothesis
-    needs them. The scan reads parser events, which never expand an alias. Text that does not parse
-    gives None: the YAML reader then reports the syntax error.
-    """
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                return event.start_mark.line + 1 if event.start_mark is not None else 1
-    except yaml.YAMLError:
-        return None
-    return None
 
 
 def check_hypothesis_document(

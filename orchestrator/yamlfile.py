@@ -1,7 +1,9 @@
 """Read YAML safely and keep line numbers, so that errors can say ``file:line: field``.
 
 Only YAML's safe subset is accepted: tags such as ``!!python/object`` raise an error instead of
-running code. ``LocatedYaml.line_of(("parameters", "fast", "default"))`` gives the 1-based line where
+running code, and anchors/aliases (``&name``/``*name``) are refused before the document is read, since
+nested aliases expand exponentially (a "billion laughs": ten lines that take hours to read) and no
+qcloop file needs them. ``LocatedYaml.line_of(("parameters", "fast", "default"))`` gives the 1-based line where
 that value (or the nearest existing parent) was written.
 """
 
@@ -59,10 +61,31 @@ def _collect_lines(node: yaml.Node, prefix: Location, out: dict[Location, int]) 
             _collect_lines(item, path, out)
 
 
+ALIASES_REFUSED = "YAML anchors and aliases (&name, *name) are not allowed"
+
+
+def alias_line(text: str) -> int | None:
+    """The line of the first YAML alias (``*name``) in ``text``, or None.
+
+    The scan reads parser events, which never expand an alias. Text that does not parse gives None:
+    the reader then reports the syntax error.
+    """
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                return event.start_mark.line + 1 if event.start_mark is not None else 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def loads(text: str, *, source: str = "<string>", max_bytes: int = 1_000_000) -> LocatedYaml:
     """Parse one YAML document with the safe loader, keeping a line for every key and item."""
     if len(text.encode("utf-8", errors="replace")) > max_bytes:
         raise YamlError(f"document is larger than {max_bytes} bytes", source=source)
+    alias = alias_line(text)
+    if alias is not None:
+        raise YamlError(ALIASES_REFUSED + "; write each value out in full", source=source, line=alias)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.load(text, Loader=yaml.SafeLoader)  # SafeLoader: no code execution

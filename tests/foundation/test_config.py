@@ -104,3 +104,12 @@ def test_a_webhook_url_is_masked_like_a_secret(tmp_path: Path) -> None:
     settings = load_settings(_workspace(tmp_path, ""), environ={})
     assert settings.notify.webhook_url == hook
     assert redact(f"POST {hook} failed") == "POST *** failed"
+
+
+def test_yaml_aliases_are_refused_before_they_can_expand(tmp_path: Path) -> None:
+    # Nine levels of nine aliases would expand to 9**9 strings; the loader refuses the first alias.
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    workspace = _workspace(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=r"qcloop.yaml:2: YAML anchors and aliases"):
+        load_settings(workspace, environ={})

@@ -337,7 +337,8 @@ def test_an_alias_bomb_in_the_output_is_rejected_at_once(registry: FamilyRegistr
     assert [spec.id for spec in accepted] == ["H-010"]
     # document 2 starts on line 9 (7 lines, the '---'); x0 is its line 8, so *a0 (on x1's line) is line 17
     assert [(r.document, r.reason) for r in rejections] == [
-        (2, "not valid YAML at line 17: YAML anchors and aliases (&name, *name) are not allowed in a hypothesis")]
+        (2, "not valid YAML at line 17: YAML anchors and aliases (&name, *name) are not allowed; "
+            "write each value out in full")]
 
 
 def test_writing_never_clobbers_or_crashes_on_a_file_already_there(registry: FamilyRegistry,
