@@ -25,7 +25,7 @@ from typing import Any
 
 from orchestrator.decide import RULE_NAMES
 from orchestrator.errors import QcloopError
-from orchestrator.hypotheses import HypothesisSpec, id_sort_key, load_hypotheses
+from orchestrator.hypotheses import HypothesisSpec, existing_ids, id_sort_key, load_hypotheses
 from orchestrator.loop.context import LoopContext
 from orchestrator.loop.journal import commit_step
 from orchestrator.loop.stages import SPEC_DIR
@@ -51,14 +51,16 @@ def propose_variants_of(ctx: LoopContext, state: HypothesisState, specs: list[Hy
     parent = next((s for s in specs if s.id == state.id), None)
     if parent is None:
         return []
-    taken = {s.id for s in specs} | set(ctx.store.ids())
+    folder = ctx.workspace / SPEC_DIR
+    # Every id a file holds is taken, broken files and drafts included, not only the valid specs'.
+    taken = existing_ids(folder, ctx.store.ids())
     limit = variant_budget(state.id, specs, ctx.settings)
     variants = propose_variants(parent, registry=ctx.registry, existing=specs, taken_ids=taken, limit=limit,
                                 best_parameters=_best_parameters(state)) if limit > 0 else []
-    folder = ctx.workspace / SPEC_DIR
-    write_variants(folder, variants)
+    written = {path.stem for path in write_variants(folder, variants)}
     ctx.checkpoint("propose:written")
-    reasons = {v.spec.id: v.kind for v in variants}
+    # A variant whose file could not be written (its id appeared meanwhile) is not recorded as one.
+    reasons = {v.spec.id: v.kind for v in variants if v.spec.id in written}
     mine = sorted({s.id for s in specs if s.parent == state.id} | set(reasons), key=id_sort_key)
     new = [i for i in mine if i not in state.variants]
     if not new:
@@ -69,7 +71,7 @@ def propose_variants_of(ctx: LoopContext, state: HypothesisState, specs: list[Hy
         ctx, state, step=Step.PROPOSE, subject=f"variants {shown}",
         trailers=[("Variants", ", ".join(new) or "none")],
         files=[f"{SPEC_DIR}/{i}.yaml" for i in new if (folder / f"{i}.yaml").is_file()],
-        body="\n".join(f"{v.spec.id}: {v.reason}" for v in variants),
+        body="\n".join(f"{v.spec.id}: {v.reason}" for v in variants if v.spec.id in written),
     )
     return new
 
