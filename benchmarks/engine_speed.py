@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import statistics
 import sys
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULT_FILE)
     args = parser.parse_args(argv)
     rows: list[tuple[str, str, int, float, float, float]] = []
+    load_at_start = load_average()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         lean = args.lean_data if (args.lean_data / "equity" / "usa" / "daily" / "spy.zip").is_file() else None
@@ -224,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append((label, engine, bars, cpu, wall, cold))
                 print(f"  {engine:26} {cpu:.3f} s CPU, {wall:.3f} s wall, first run {cold:.3f} s CPU", flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render(rows, args.repeat), encoding="utf-8")
+    args.output.write_text(render(rows, args.repeat, (load_at_start, load_average())), encoding="utf-8")
     print(f"wrote {args.output}")
     return 0
 
@@ -234,13 +236,24 @@ def _first_minute_day(folder: Path) -> dt.date:
     return dt.date(int(days[0][:4]), int(days[0][4:6]), int(days[0][6:8]))
 
 
-def render(rows: list[tuple[str, str, int, float, float, float]], repeat: int) -> str:
+def load_average() -> str:
+    """The 1-minute load average and the CPU count: how busy the shared machine was."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on every platform
+        return "unknown"
+    return f"{load:.1f} on {os.cpu_count()} CPUs"
+
+
+def render(rows: list[tuple[str, str, int, float, float, float]], repeat: int, loads: tuple[str, str]) -> str:
     lines = [
         "# Embedded engine speed",
         "",
         f"Measured {dt.datetime.now():%Y-%m-%d %H:%M} on {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}, by `benchmarks/engine_speed.py` (median of {repeat} runs after a "
-        "warm-up run, the engines taking turns; CPU time of the process, because the machine is shared).",
+        "warm-up run, the engines taking turns; CPU time of the process, because the machine is shared). "
+        f"Load average: {loads[0]} at the start, {loads[1]} at the end; a busy machine inflates every "
+        "figure, the ratios between engines less so.",
         "",
         "Strategy: SMA(10)/SMA(30) crossover on SPY, all in / flat. qcloop's figure is a whole `run_backtest`"
         " (reading LEAN zips, quote bars, fill-forward, the hourly SPY benchmark, daily sampling, LEAN's"

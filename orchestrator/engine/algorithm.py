@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from orchestrator.engine import indicators as ind
+from orchestrator.engine.api_errors import UnsupportedApiAttributeError
 from orchestrator.engine.enums import (
     AccountType,
     BrokerageName,
@@ -143,10 +144,9 @@ class QCAlgorithm:
                     "orchestrator.engine.run_backtest"
                 )
             raise AttributeError(name)
-        if name in UNSUPPORTED_API:
-            raise UnsupportedApiError(f"QCAlgorithm.{name}")
-        if name in _UNSUPPORTED_PASCAL:
-            raise UnsupportedApiError(f"QCAlgorithm.{name}")
+        if name in UNSUPPORTED_API or name in _UNSUPPORTED_PASCAL:
+            # an AttributeError too, so that hasattr()/getattr(x, name, default) keep working
+            raise UnsupportedApiAttributeError("QCAlgorithm", name)
         raise QCApiAttributeError(
             f"'{type(self).__name__}' object has no attribute '{name}' (it is neither set by the algorithm nor "
             "part of QuantConnect's API as implemented by qcloop)"

@@ -62,14 +62,17 @@ from orchestrator.engine.indicators import (
     BollingerBands,
     ExponentialMovingAverage,
     Identity,
+    Indicator,
     IndicatorBase,
     IndicatorDataPoint,
+    IndicatorEvent,
     Maximum,
     Minimum,
     Momentum,
     MomentumPercent,
     MovingAverageConvergenceDivergence,
     MovingAverageType,
+    PythonIndicator,
     RateOfChange,
     RateOfChangePercent,
     RelativeStrengthIndex,
@@ -77,6 +80,7 @@ from orchestrator.engine.indicators import (
     StandardDeviation,
     TrueRange,
     Variance,
+    WilderMovingAverage,
 )
 from orchestrator.engine.orders import (
     Order,
@@ -92,13 +96,13 @@ from orchestrator.engine.securities import SecurityChanges
 from orchestrator.engine.symbols import SecurityIdentifier, Symbol
 from orchestrator.engine.trading import PortfolioTarget
 
-# QuantConnect's Python API accepts both spellings of these aliases
-Indicator = IndicatorBase
-
 
 def Action(callback: Any) -> Any:
     """``Action(self.rebalance)`` from older QuantConnect code: the callback itself."""
     return callback
+
+
+# QuantConnect's Python API accepts these older names too
 QCAlgorithmFramework = QCAlgorithm
 QCAlgorithmFrameworkBridge = QCAlgorithm
 DateTime = datetime

@@ -4,6 +4,13 @@ Prices the algorithm reads are floats (QuantConnect's Python API converts C# dec
 exact accounting each engine-made bar also keeps the raw integer prices of the file and the decimal
 scale (price factor x 0.0001), so fills and portfolio values use LEAN's exact decimal prices
 (``TradeBar.exact(i)``).
+
+**Bars the engine delivers are read-only.** The engine parses each data file once per process and
+shares the bars between backtests (a research loop runs hundreds in one process), so a bar an
+algorithm changed would change every later backtest. Delivered bars are therefore instances of
+read-only subclasses (``ReadOnlyTradeBar``, ``ReadOnlyQuoteBar``, ``ReadOnlyBar``): ``isinstance(bar,
+TradeBar)`` holds, reading costs the same, and assigning an attribute raises ``ReadOnlyBarError``
+naming it. ``bar.clone()`` gives a mutable copy. Bars an algorithm builds itself stay mutable.
 """
 
 from __future__ import annotations
@@ -27,8 +34,28 @@ def _to_decimal(value: Any) -> Decimal:
     return Decimal(repr(float(value)))
 
 
+class ReadOnlyBarError(AttributeError):
+    """An algorithm assigned an attribute of a bar the engine delivered (shared between backtests)."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(
+            f"{kind}.{name} cannot be set: bars delivered by qcloop's engine are read-only because they are "
+            f"shared with every backtest run in this process; change a copy instead (bar.clone())")
+        self.name = name
+
+
+def _read_only(kind: str) -> Any:
+    def refuse(self: Any, name: str, value: Any = None) -> None:
+        raise ReadOnlyBarError(kind, name)
+    return refuse
+
+
 class TradeBar:
-    """OHLCV over [time, end_time). ``TradeBar(time, symbol, open, high, low, close, volume, period)``."""
+    """OHLCV over [time, end_time). ``TradeBar(time, symbol, open, high, low, close, volume, period)``.
+
+    Bars delivered by the engine are ``ReadOnlyTradeBar`` instances: read them, or ``clone()`` them to
+    change them. They are shared between the backtests of a process (see the module docstring).
+    """
 
     __slots__ = ("_raw", "_scale", "close", "end_time", "high", "is_fill_forward", "low", "open",
                  "symbol", "time", "volume")
@@ -55,7 +82,7 @@ class TradeBar:
         return _to_decimal((self.open, self.high, self.low, self.close)[index])
 
     def fill_forward(self, end_time: dt.datetime) -> TradeBar:
-        """A copy marked as fill-forward, ending at ``end_time`` (the period of the data is kept)."""
+        """A read-only copy marked as fill-forward, ending at ``end_time`` (the period is kept)."""
         bar = TradeBar.__new__(TradeBar)
         bar.symbol = self.symbol
         bar.time = end_time - (self.end_time - self.time)
@@ -65,6 +92,15 @@ class TradeBar:
         bar.is_fill_forward = True
         bar._raw = self._raw
         bar._scale = self._scale
+        bar.__class__ = ReadOnlyTradeBar
+        return bar
+
+    def clone(self) -> TradeBar:
+        """A mutable copy (LEAN's ``Clone``)."""
+        bar = TradeBar.__new__(TradeBar)
+        for name in TradeBar.__slots__:
+            setattr(bar, name, getattr(self, name))
+        bar._raw = None  # the copy's own prices: exact() follows what the algorithm sets
         return bar
 
     @property
@@ -112,6 +148,23 @@ class TradeBar:
     Price = property(lambda self: self.close)
     Period = property(lambda self: self.end_time - self.time)
     IsFillForward = property(lambda self: self.is_fill_forward)
+    Clone = clone
+
+
+class ReadOnlyTradeBar(TradeBar):
+    """A TradeBar delivered by the engine: shared between backtests, so assigning raises ReadOnlyBarError.
+
+    The engine builds a plain TradeBar and then switches its class (``bar.__class__ = ReadOnlyTradeBar``):
+    one store per bar, and reads cost exactly what they cost on a TradeBar.
+    """
+
+    __slots__ = ()
+    __setattr__ = _read_only("TradeBar")
+    __delattr__ = _read_only("TradeBar")
+
+    def update(self, last_trade: float, bid_price: float = 0.0, ask_price: float = 0.0,  # noqa: PLR0917 - mirrors QuantConnect's positional signature
+               volume: float = 0.0, bid_size: float = 0.0, ask_size: float = 0.0) -> None:
+        raise ReadOnlyBarError("TradeBar", "update()")
 
 
 class Bar:
@@ -143,6 +196,14 @@ class Bar:
     High = property(lambda self: self.high)
     Low = property(lambda self: self.low)
     Close = property(lambda self: self.close)
+
+
+class ReadOnlyBar(Bar):
+    """The bid or ask side of a delivered quote bar (shared between backtests): read-only."""
+
+    __slots__ = ()
+    __setattr__ = _read_only("Bar")
+    __delattr__ = _read_only("Bar")
 
 
 class QuoteBar:
@@ -177,12 +238,14 @@ class QuoteBar:
         side.open, side.high, side.low, side.close = raw[0] * unit, raw[1] * unit, raw[2] * unit, raw[3] * unit
         side._raw = raw
         side._scale = self._scale
+        side.__class__ = ReadOnlyBar  # built from the file's prices, for a bar the engine delivered
         return side
 
     @property
     def bid(self) -> Bar | None:
         if self._bid is None and self._bid_raw is not None:
-            self._bid = self._side(self._bid_raw)
+            # built on first read and kept (through the slot: delivered quote bars are read-only)
+            _BID_SLOT.__set__(self, self._side(self._bid_raw))
         return self._bid
 
     @bid.setter
@@ -192,7 +255,7 @@ class QuoteBar:
     @property
     def ask(self) -> Bar | None:
         if self._ask is None and self._ask_raw is not None:
-            self._ask = self._side(self._ask_raw)
+            _ASK_SLOT.__set__(self, self._side(self._ask_raw))
         return self._ask
 
     @ask.setter
@@ -267,6 +330,17 @@ class QuoteBar:
         bar._scale, bar._unit = self._scale, self._unit
         bar.last_bid_size, bar.last_ask_size = self.last_bid_size, self.last_ask_size
         bar.is_fill_forward = True
+        bar.__class__ = ReadOnlyQuoteBar
+        return bar
+
+    def clone(self) -> QuoteBar:
+        """A mutable copy (LEAN's ``Clone``); its bid and ask are mutable copies too."""
+        bar = QuoteBar.__new__(QuoteBar)
+        for name in QuoteBar.__slots__:
+            setattr(bar, name, getattr(self, name))
+        bar._bid_raw = bar._ask_raw = None
+        bar._bid = _mutable_side(self.bid)
+        bar._ask = _mutable_side(self.ask)
         return bar
 
     def __repr__(self) -> str:
@@ -287,6 +361,25 @@ class QuoteBar:
     LastAskSize = property(lambda self: self.last_ask_size)
     Period = property(lambda self: self.end_time - self.time)
     IsFillForward = property(lambda self: self.is_fill_forward)
+    Clone = clone
+
+
+_BID_SLOT: Any = QuoteBar.__dict__["_bid"]
+_ASK_SLOT: Any = QuoteBar.__dict__["_ask"]
+
+
+def _mutable_side(side: Bar | None) -> Bar | None:
+    if side is None:
+        return None
+    return Bar(side.open, side.high, side.low, side.close)
+
+
+class ReadOnlyQuoteBar(QuoteBar):
+    """A QuoteBar delivered by the engine: shared between backtests, so assigning raises ReadOnlyBarError."""
+
+    __slots__ = ()
+    __setattr__ = _read_only("QuoteBar")
+    __delattr__ = _read_only("QuoteBar")
 
 
 class Dividend:
@@ -436,8 +529,13 @@ class Slice:
     dictionaries only when the algorithm reads them.
     """
 
-    __slots__ = ("_bar_column", "_quotes", "_sub_column", "_trades", "delistings", "dividends", "splits",
-                 "symbol_changed_events", "ticks", "time")
+    __slots__ = ("_bar_column", "_quotes", "_sub_column", "_trades", "dividends", "splits", "time")
+
+    # always empty in qcloop (no delistings, ticker changes or ticks reach slices): shared class constants,
+    # so that the engine builds one slice per time step with fewer stores
+    delistings = _NO_DELISTINGS
+    symbol_changed_events = _NO_SYMBOL_CHANGES
+    ticks = _NO_TICKS
 
     def __init__(self, time: dt.datetime, bars: TradeBars | None = None, quote_bars: QuoteBars | None = None,
                  dividends: Dividends | None = None, splits: Splits | None = None) -> None:
@@ -449,9 +547,6 @@ class Slice:
         # empty collections are shared (a Slice per minute would otherwise build five dicts)
         self.dividends = dividends if dividends is not None else _NO_DIVIDENDS
         self.splits = splits if splits is not None else _NO_SPLITS
-        self.delistings = _NO_DELISTINGS
-        self.symbol_changed_events = _NO_SYMBOL_CHANGES
-        self.ticks = _NO_TICKS
 
     @classmethod
     def from_columns(cls, time: dt.datetime, subscriptions: Any, bars: Any, dividends: Dividends | None,
@@ -463,9 +558,6 @@ class Slice:
         result._sub_column, result._bar_column = subscriptions, bars
         result.dividends = dividends if dividends is not None else _NO_DIVIDENDS
         result.splits = splits if splits is not None else _NO_SPLITS
-        result.delistings = _NO_DELISTINGS
-        result.symbol_changed_events = _NO_SYMBOL_CHANGES
-        result.ticks = _NO_TICKS
         return result
 
     def _split_columns(self) -> None:

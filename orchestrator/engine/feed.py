@@ -29,9 +29,12 @@ from orchestrator.engine.sources import SecuritySource
 _ONE_DAY = dt.timedelta(days=1)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subscription:
-    """One data stream of one security: TradeBars or QuoteBars at one resolution."""
+    """One data stream of one security: TradeBars or QuoteBars at one resolution.
+
+    Slotted: the engine reads its attributes for every bar.
+    """
 
     source: SecuritySource
     resolution: Resolution
@@ -40,11 +43,17 @@ class Subscription:
     extended_hours: bool = False
     internal: bool = False
     previous: Any = field(default=None, repr=False)
+    symbol: Any = field(init=False, repr=False)
+    is_trade: bool = field(init=False, repr=False)
+    security: Any = field(init=False, repr=False)  # the Security it feeds (set by the engine)
+    first_day: dt.date | None = field(init=False, repr=False)  # the listing (map file)
+    last_day: dt.date = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.symbol = self.source.symbol
         self.is_trade = self.kind == "trade"
-        self.security: Any = None  # the Security it feeds (set by the engine)
+        self.security = None
+        self.first_day, self.last_day = self.source.listing_range()
 
 
 @dataclass(slots=True)
@@ -70,19 +79,37 @@ class TimeSlice:
 
 
 class FillForwardGrid:
-    """Bar end times inside the sessions of a day at a resolution (cached per day)."""
+    """Bar end times inside the sessions of a day at a resolution (cached per day).
+
+    ``FillForwardGrid.shared(hours)`` keeps one grid per exchange calendar for the whole process (the
+    grids depend on nothing else), bounded by the number of times it holds.
+    """
+
+    LIMIT = 1_000_000  # cached times (a minute day has 390)
 
     def __init__(self, hours: ExchangeHours) -> None:
         self.hours = hours
         self._cache: dict[tuple[dt.date, Resolution, bool], list[dt.datetime]] = {}
+        self._size = 0
+
+    @classmethod
+    def shared(cls, hours: ExchangeHours) -> FillForwardGrid:
+        grid = _SHARED_GRIDS.get(id(hours))
+        if grid is None or grid.hours is not hours:  # the grid keeps its hours alive: ids stay unique
+            if len(_SHARED_GRIDS) > 16:
+                _SHARED_GRIDS.clear()
+            grid = _SHARED_GRIDS[id(hours)] = cls(hours)
+        return grid
 
     def times(self, day: dt.date, resolution: Resolution, extended: bool) -> list[dt.datetime]:
         key = (day, resolution, extended)
         cached = self._cache.get(key)
         if cached is None:
-            if len(self._cache) > 64:
+            if self._size > self.LIMIT:
                 self._cache.clear()
+                self._size = 0
             cached = self._cache[key] = self._build(day, resolution, extended)
+            self._size += len(cached) + 1
         return cached
 
     def _build(self, day: dt.date, resolution: Resolution, extended: bool) -> list[dt.datetime]:
@@ -105,6 +132,9 @@ class FillForwardGrid:
             result.append(current)
             current += step
         return result
+
+
+_SHARED_GRIDS: dict[int, FillForwardGrid] = {}
 
 
 def fill_forward(real: list[Any], grid: list[dt.datetime], previous: Any) -> tuple[list[Any], Any]:
@@ -138,7 +168,7 @@ class DataFeed:
         self.start = start
         self.end = end
         self.subscriptions: list[Subscription] = []
-        self.grid = FillForwardGrid(hours)
+        self.grid = FillForwardGrid.shared(hours)
         self._actions: dict[int, dict[dt.date, list[Dividend | Split]]] = {}
 
     def add(self, subscription: Subscription) -> None:
@@ -174,11 +204,6 @@ class DataFeed:
                 merged.setdefault(day, []).extend(events)
         return merged
 
-    @staticmethod
-    def _listed(sub: Subscription, day: dt.date) -> bool:
-        first, last = sub.source.listing_range()
-        return (first is None or day >= first) and day <= last
-
     def slices(self) -> Iterator[TimeSlice]:
         """Every time slice, in time order."""
         for day_slices in self.days():
@@ -190,25 +215,28 @@ class DataFeed:
         last_day = self.end.date()
         known: list[Subscription] = []
         actions_by_day: dict[dt.date, list[Dividend | Split]] = {}
+        ff_resolution: Resolution | None = None
         session = self.hours.session
         while day <= last_day:
             if len(self.subscriptions) != len(known):
                 known = list(self.subscriptions)
                 actions_by_day = self._actions_by_day(known)
+                ff_resolution = self.fill_forward_resolution()
             actions = actions_by_day.get(day)
-            day_slices = _group_internal(self._day_slices(known, day)) if session(day) is not None else []
+            day_slices = self._day_slices(known, day, ff_resolution) if session(day) is not None else []
             if actions:
                 day_slices.insert(0, TimeSlice(dt.datetime.combine(day, dt.time()), [], [], list(actions)))
             if day_slices:
                 yield day_slices
             day += _ONE_DAY
 
-    def _day_slices(self, subs: list[Subscription], day: dt.date) -> list[TimeSlice]:
-        ff_resolution = self.fill_forward_resolution()
+    def _day_slices(self, subs: list[Subscription], day: dt.date, ff_resolution: Resolution | None
+                    ) -> list[TimeSlice]:
         per_sub: list[tuple[Subscription, list[Any]]] = []
         for sub in subs:
-            if not self._listed(sub, day):
-                continue
+            first = sub.first_day
+            if (first is not None and day < first) or day > sub.last_day:
+                continue  # not listed that day
             bars = self._day_bars(sub, day)
             if sub.fill_forward and ff_resolution is not None and (bars or sub.previous is not None):
                 grid = self.grid.times(day, ff_resolution, sub.extended_hours)
@@ -224,15 +252,22 @@ class DataFeed:
             sub, bars = per_sub[0]
             column = [sub]
             internal = sub.internal
-            return [TimeSlice(bar.end_time, column, (bar,), [], internal) for bar in bars if bar.end_time <= end]
+            return _group_internal([TimeSlice(bar.end_time, column, (bar,), [], internal)
+                                    for bar in bars if bar.end_time <= end])
         if _aligned(per_sub):
             # the common case (trade and quote bars of fill-forwarded symbols on one grid): zip them
             subs = [sub for sub, _ in per_sub]
             internal = all(sub.internal for sub in subs)
-            return [TimeSlice(column[0].end_time, subs, column, [], internal)
-                    for column in zip(*(bars for _, bars in per_sub), strict=True) if column[0].end_time <= end]
+            return _group_internal([TimeSlice(column[0].end_time, subs, column, [], internal)
+                                    for column in zip(*(bars for _, bars in per_sub), strict=True)
+                                    if column[0].end_time <= end])
         if len(per_sub) == 2:
-            return _merge_two(per_sub[0], per_sub[1], end)
+            return _merge_two(per_sub[0], per_sub[1], end)  # joins benchmark runs itself
+        user_entries = [entry for entry in per_sub if not entry[0].internal]
+        internal_entries = [entry for entry in per_sub if entry[0].internal]
+        if user_entries and internal_entries and _aligned(user_entries) and _aligned(internal_entries):
+            # a minute symbol's trade and quote bars next to the hourly benchmark: two zipped groups
+            return _group_internal(_merge_groups(user_entries, internal_entries, end))
         buckets: dict[dt.datetime, list[tuple[Subscription, Any]]] = {}
         user_times: set[dt.datetime] = set()
         for sub, bars in per_sub:
@@ -246,32 +281,93 @@ class DataFeed:
                     bucket.append((sub, bar))
                 if not internal:
                     user_times.add(time)
-        return [TimeSlice(time, [sub for sub, _ in buckets[time]], [bar for _, bar in buckets[time]], [],
-                          time not in user_times)
-                for time in sorted(buckets) if time <= end]
+        return _group_internal([TimeSlice(time, [sub for sub, _ in buckets[time]], [bar for _, bar in buckets[time]],
+                                          [], time not in user_times)
+                                for time in sorted(buckets) if time <= end])
 
 
 def _merge_two(first: tuple[Subscription, list[Any]], second: tuple[Subscription, list[Any]],
                end: dt.datetime) -> list[TimeSlice]:
-    """Two subscriptions' bars merged by end time (e.g. a daily symbol and the hourly benchmark)."""
+    """Two subscriptions' bars merged by end time (e.g. a daily symbol and the hourly benchmark).
+
+    Consecutive benchmark-only bars come out already joined into one slice, as ``_group_internal``
+    would join them (a daily backtest has six such bars a day before the 16:00 slice).
+    """
     sub_a, bars_a = first
     sub_b, bars_b = second
     only_a, only_b, both = [sub_a], [sub_b], [sub_a, sub_b]
     internal_a, internal_b = sub_a.internal, sub_b.internal
     out: list[TimeSlice] = []
+    run_subs: list[Subscription] | None = None  # the open run of single internal bars
+    run_bars: list[Any] = []
     i = j = 0
     count_a, count_b = len(bars_a), len(bars_b)
     while i < count_a or j < count_b:
         if j >= count_b or (i < count_a and bars_a[i].end_time < bars_b[j].end_time):
-            bar = bars_a[i]
-            slice_ = TimeSlice(bar.end_time, only_a, (bar,), [], internal_a)
+            sub, only, internal, bar = sub_a, only_a, internal_a, bars_a[i]
             i += 1
         elif i >= count_a or bars_b[j].end_time < bars_a[i].end_time:
-            bar = bars_b[j]
-            slice_ = TimeSlice(bar.end_time, only_b, (bar,), [], internal_b)
+            sub, only, internal, bar = sub_b, only_b, internal_b, bars_b[j]
             j += 1
         else:
-            slice_ = TimeSlice(bars_a[i].end_time, both, (bars_a[i], bars_b[j]), [], internal_a and internal_b)
+            time = bars_a[i].end_time
+            if time > end:
+                break
+            out.append(TimeSlice(time, both, (bars_a[i], bars_b[j]), [], internal_a and internal_b))
+            run_subs = None
+            i += 1
+            j += 1
+            continue
+        time = bar.end_time
+        if time > end:
+            break
+        if not internal:
+            out.append(TimeSlice(time, only, (bar,), [], False))
+            run_subs = None
+        elif run_subs is None:
+            run_subs, run_bars = [sub], [bar]
+            out.append(TimeSlice(time, run_subs, run_bars, [], True))
+        else:
+            run_subs.append(sub)
+            run_bars.append(bar)
+    return out
+
+
+def _merge_groups(user: list[tuple[Subscription, list[Any]]], internal: list[tuple[Subscription, list[Any]]],
+                  end: dt.datetime) -> list[TimeSlice]:
+    """Aligned user subscriptions merged by end time with aligned internal ones (the benchmark).
+
+    Each group is zipped into columns (one bar per subscription at each of its times); a time both
+    groups have gets one slice holding both columns, as the general merge by time would build.
+    """
+    user_subs = [sub for sub, _ in user]
+    internal_subs = [sub for sub, _ in internal]
+    both = user_subs + internal_subs
+    user_columns = list(zip(*(bars for _, bars in user), strict=True))
+    internal_columns = list(zip(*(bars for _, bars in internal), strict=True))
+    internal_at = {column[0].end_time: column for column in internal_columns}
+    if len(internal_at) == len(internal_columns) and \
+            len(internal_at.keys() & {column[0].end_time for column in user_columns}) == len(internal_at):
+        # every benchmark bar ends with a user bar (hour bars at 10:00 .. 16:00 of a minute day): one pass
+        return [TimeSlice(time, both, column + extra, [], False) if extra is not None
+                else TimeSlice(time, user_subs, column, [], False)
+                for column in user_columns
+                for time, extra in ((column[0].end_time, internal_at.get(column[0].end_time)),)
+                if time <= end]
+    out: list[TimeSlice] = []
+    i = j = 0
+    count_u, count_i = len(user_columns), len(internal_columns)
+    while i < count_u or j < count_i:
+        if j >= count_i or (i < count_u and user_columns[i][0].end_time < internal_columns[j][0].end_time):
+            column = user_columns[i]
+            slice_ = TimeSlice(column[0].end_time, user_subs, column, [], False)
+            i += 1
+        elif i >= count_u or internal_columns[j][0].end_time < user_columns[i][0].end_time:
+            column = internal_columns[j]
+            slice_ = TimeSlice(column[0].end_time, internal_subs, column, [], True)
+            j += 1
+        else:
+            slice_ = TimeSlice(user_columns[i][0].end_time, both, user_columns[i] + internal_columns[j], [], False)
             i += 1
             j += 1
         if slice_.time > end:

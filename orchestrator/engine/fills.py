@@ -51,21 +51,30 @@ def _has_quotes(security: Security) -> bool:
     return any(sub.kind == "quote" for sub in security.subscriptions)
 
 
-def _best_effort_price(security: Security, order: Order) -> tuple[Decimal, dt.datetime] | None:
-    """(price, end time of the data it came from): quotes first, then a more recent trade bar."""
+def _best_effort_price(security: Security, order: Order) -> tuple[Decimal, dt.datetime, str] | None:
+    """(price, end time of the data it came from, fill message): quotes first, then a more recent trade bar.
+
+    As LEAN's EquityFillModel (GetBestEffortAsk/BidPrice): a subscribed quote bar that is not stale gives
+    the ask (buy) or bid (sell) close; otherwise a trade bar that ended later gives its close. Minute data
+    without quote files (``qcloop data import`` writes trade bars only) therefore fills at the trade close,
+    and the order event says so, as LEAN's does.
+    """
     buy = order.direction == OrderDirection.BUY
     cutoff = order.time - STALE_PRICE_SPAN
-    best: tuple[Decimal, dt.datetime] | None = None
-    quote = security.last_quote_bar if _has_quotes(security) else None
+    best: tuple[Decimal, dt.datetime, str] | None = None
+    has_quotes = _has_quotes(security)
+    quote = security.last_quote_bar if has_quotes else None
     if quote is not None:
         side = quote.ask if buy else quote.bid
         price = side.exact_close() if side is not None else _quote_mid_close(quote)
         if quote.end_time >= cutoff:
-            return price, quote.end_time
-        best = (price, quote.end_time)
+            return price, quote.end_time, ""
+        best = (price, quote.end_time, "")
     trade = security.last_trade_bar
     if trade is not None and (best is None or trade.end_time > best[1]):
-        return trade.exact(3), trade.end_time
+        note = (f"Warning: no quote data at {trade.end_time:%Y-%m-%d %H:%M:%S}: filled at the close of the "
+                "trade bar") if has_quotes else ""
+        return trade.exact(3), trade.end_time, note
     return best
 
 
@@ -80,7 +89,7 @@ def market_fill(security: Security, order: Order, now: dt.datetime, resting: boo
     priced = _best_effort_price(security, order)
     if priced is None:
         return None
-    price, end_time = priced
+    price, end_time, note = priced
     if end_time < order.time - STALE_PRICE_SPAN:
         return None  # stale: wait for fresh data
     if resting and security.resolution in (Resolution.HOUR, Resolution.DAILY):
@@ -88,7 +97,7 @@ def market_fill(security: Security, order: Order, now: dt.datetime, resting: boo
         if bar is None or bar.end_time <= order.time:
             return None
         return Fill(bar.exact(0), "filled at the open of the first bar after the order")
-    return Fill(price)
+    return Fill(price, note)
 
 
 def market_on_open_fill(security: Security, order: Order, now: dt.datetime) -> Fill | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from orchestrator.engine.data import TradeBar
 from orchestrator.engine.enums import RESOLUTION_SPAN, Resolution
+from orchestrator.engine.indicators.base import IndicatorBase
 from orchestrator.engine.market_hours import ExchangeHours
 from orchestrator.errors import AlgorithmError
 
@@ -73,6 +74,20 @@ class Registration:
     def __post_init__(self) -> None:
         self.takes_bars = bool(getattr(self.indicator, "takes_bars", False))
 
+    @property
+    def feeder(self) -> tuple[bool, Callable[..., Any]]:
+        """How the registry feeds it: ``(True, f)`` for ``f(end_time, close)``, else ``(False, feed)``.
+
+        A built-in indicator fed the bar close at the data's resolution (the common case, e.g.
+        ``self.sma("SPY", 20)``) takes the short path ``update_value``; everything else (selectors,
+        consolidators, bar indicators, Python indicators with their own ``update``) goes through
+        ``feed`` and the indicator's public ``update``.
+        """
+        indicator = self.indicator
+        plain = (self.consolidator is None and self.selector is None and not self.takes_bars
+                 and isinstance(indicator, IndicatorBase) and type(indicator).update is IndicatorBase.update)
+        return (True, indicator.update_value) if plain else (False, self.feed)
+
     def feed(self, bar: TradeBar) -> None:
         if self.consolidator is not None:
             consolidated = self.consolidator.update(bar)
@@ -89,11 +104,18 @@ class Registration:
 
 
 class IndicatorRegistry:
-    """The indicators to update with each symbol's bars."""
+    """The indicators to update with each symbol's bars.
+
+    ``by_symbol`` maps a symbol to its feeders in registration order (the order LEAN updates them in,
+    which ``updated`` handlers that read other indicators can observe).
+    """
 
     def __init__(self, hours: ExchangeHours) -> None:
         self.hours = hours
-        self.by_symbol: dict[Any, list[Registration]] = {}
+        self.by_symbol: dict[Any, list[tuple[bool, Callable[..., Any]]]] = {}
+        self.registrations: list[Registration] = []
+        # feeders by subscription (identity-hashed, unlike symbols): what update_columns looks up per bar
+        self._by_subscription: dict[Any, list[tuple[bool, Callable[..., Any]]] | tuple[()]] = {}
 
     def register(self, symbol: Any, data_resolution: Resolution, indicator: Any,
                  resolution: Resolution | dt.timedelta | None, selector: Callable[[Any], float] | None) -> None:
@@ -113,22 +135,39 @@ class IndicatorRegistry:
                     "resolution or use a coarser indicator resolution"
                 )
             consolidator = TradeBarConsolidator(resolution, self.hours)
-        self.by_symbol.setdefault(symbol, []).append(Registration(indicator, selector, consolidator))
+        registration = Registration(indicator, selector, consolidator)
+        self.registrations.append(registration)
+        self.by_symbol.setdefault(symbol, []).append(registration.feeder)
+        self._by_subscription.clear()
 
     def update(self, bars: dict[Any, TradeBar]) -> None:
         by_symbol = self.by_symbol
         for symbol, bar in bars.items():
-            registrations = by_symbol.get(symbol)
-            if registrations:
-                for registration in registrations:
-                    registration.feed(bar)
+            feeders = by_symbol.get(symbol)
+            if feeders:
+                _feed(feeders, bar)
 
     def update_columns(self, subscriptions: Any, bars: Any) -> None:
         """Feed each user trade bar of a time slice to its symbol's indicators."""
-        by_symbol = self.by_symbol
+        by_subscription = self._by_subscription
         for sub, bar in zip(subscriptions, bars):  # noqa: B905 - equal lengths by construction
-            if sub.is_trade and not sub.internal:
-                registrations = by_symbol.get(sub.symbol)
-                if registrations:
-                    for registration in registrations:
-                        registration.feed(bar)
+            feeders = by_subscription.get(sub)
+            if feeders is None:
+                feeders = by_subscription[sub] = (self.by_symbol.get(sub.symbol) or ()) \
+                    if sub.is_trade and not sub.internal else ()
+            if feeders:  # _feed, written out: this runs for every bar of a backtest
+                end, close = bar.end_time, bar.close
+                for plain, feeder in feeders:
+                    if plain:
+                        feeder(end, close)
+                    else:
+                        feeder(bar)
+
+
+def _feed(feeders: list[tuple[bool, Callable[..., Any]]], bar: TradeBar) -> None:
+    end, close = bar.end_time, bar.close
+    for plain, feeder in feeders:
+        if plain:
+            feeder(end, close)
+        else:
+            feeder(bar)

@@ -175,10 +175,13 @@ def _read_factor_file(path: str, mtime: float) -> FactorFile:
     return FactorFile(rows, file)
 
 
+_NO_FACTORS = FactorFile([], None)
+
+
 def read_factor_file(folder: Path, ticker: str) -> FactorFile:
     path = folder / EQUITY_DIR / "factor_files" / f"{ticker.lower()}.csv"
     if not path.is_file():
-        return FactorFile.empty()
+        return _NO_FACTORS  # one shared object: caches keyed by the factor file then match across runs
     return _read_factor_file(str(path), path.stat().st_mtime)
 
 

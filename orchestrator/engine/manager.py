@@ -77,6 +77,7 @@ class BacktestEngine:
         self.securities = Securities()
         self.portfolio = Portfolio(self.securities, Decimal(str(cash)) if cash is not None else DEFAULT_CASH)
         self.logs: list[str] = []
+        self.warnings: list[str] = []
         self.algorithm: QCAlgorithm | None = None
         self.locked = False  # True once initialize() has run
         self.is_warming_up = False
@@ -176,6 +177,8 @@ class BacktestEngine:
             security.subscriptions.append(sub)
             if self.feed is not None:
                 self.feed.add(sub)
+        if self.feed is not None:  # added while the backtest runs: it starts with the next day
+            self._check_security_data(security, self.time.date())
         self.securities[security.symbol] = security
         self.portfolio.add_security(security)
         self._announce.append(security)
@@ -344,20 +347,15 @@ class BacktestEngine:
         ticker = str(getattr(spec, "value", spec)).upper()
         source = SecuritySource(self.folder, ticker, self.hours, DataNormalizationMode.ADJUSTED)
         security = Security(source, Resolution.HOUR, self, DEFAULT_LEVERAGE, False, False)
-        resolution = Resolution.HOUR
-        try:
-            source.check_available(Resolution.HOUR, "trade", self.start, self.end.date())
-        except DataError:
-            try:
-                source.check_available(Resolution.DAILY, "trade", self.start, self.end.date())
-                resolution = Resolution.DAILY
-                self.log(f"Warning: no hourly {ticker} data for the benchmark; using daily bars")
-            except DataError:
-                self.log(f"Warning: no {ticker} data for the benchmark; Alpha, Beta, Information Ratio and "
-                         "Tracking Error are not meaningful")
-                self.benchmark = security
-                self._benchmark_security = security
-                return
+        resolution = self._benchmark_resolution(source)
+        if resolution is None:
+            self.warn(f"Warning: no {ticker} data for the benchmark; Alpha, Beta, Information Ratio and "
+                      "Tracking Error are not meaningful")
+            self.benchmark = security
+            self._benchmark_security = security
+            return
+        if resolution == Resolution.DAILY:
+            self.warn(f"Warning: no hourly {ticker} data for the benchmark; using daily bars")
         sub = Subscription(source, resolution, "trade", False, False, internal=True)
         sub.security = security
         security.subscriptions.append(sub)
@@ -366,6 +364,16 @@ class BacktestEngine:
         self._prime_benchmark(security, resolution)
         self.benchmark = security
         self._benchmark_security = security
+
+    def _benchmark_resolution(self, source: SecuritySource) -> Resolution | None:
+        """Hourly bars as LEAN uses them, else daily bars, else None (no data in the window)."""
+        for resolution in (Resolution.HOUR, Resolution.DAILY):
+            try:
+                if source.find_gap(resolution, "trade", self.start, self.end.date()) is None:
+                    return resolution
+            except DataError:
+                continue
+        return None
 
     def _prime_benchmark(self, security: Security, resolution: Resolution) -> None:
         """The benchmark starts with the last bar before the feed (LEAN starts it a day early)."""
@@ -394,7 +402,31 @@ class BacktestEngine:
 
     def _check_data(self) -> None:
         for security in self.securities.values():
-            security.source.check_available(security.resolution, "trade", self.start, self.end.date())
+            self._check_security_data(security, self.start)
+
+    def _check_security_data(self, security: Security, start: dt.date) -> None:
+        """Warn about a security without data from ``start`` to the end (it runs without it, as in LEAN).
+
+        The rule (docs/engine.md): a security with no file at all of its resolution is a DataError
+        naming the file (a wrong ticker or a missing download); one whose files hold nothing inside
+        the window gets a warning and no bars; ticker ranges of its map file without a file inside the
+        window get a warning too (no new bars there: fill-forward repeats the last one).
+        """
+        source, resolution, end = security.source, security.resolution, self.end.date()
+        security.data_gap = source.find_gap(resolution, "trade", start, end)
+        if security.data_gap is not None:
+            self.warn(security.data_gap.warning())
+            return
+        if resolution in (Resolution.DAILY, Resolution.HOUR):
+            for first, last, ticker, path in source.missing_files(resolution, start, end):
+                self.warn(f"Warning: {security.symbol} has no {resolution.name.lower()} data from {first} to "
+                          f"{last}: its map file names the ticker {ticker} for those dates and {path} does not "
+                          "exist. It gets no new bars there (fill-forward repeats its last bar), as in LEAN.")
+
+    def warn(self, message: str) -> None:
+        """A warning for the logs and for ``BacktestResult.warnings``."""
+        self.warnings.append(message)
+        self.log(message)
 
     def _register_end_of_day(self) -> None:
         hook = self._hooks.get("on_end_of_day")
@@ -494,6 +526,7 @@ class BacktestEngine:
         indicators = self.indicators
         capacity = self.capacity
         assert capacity is not None
+        queue = schedule._queue  # the heap itself: its identity never changes
         for day_slices in self.feed.days():
             for time_slice in day_slices:
                 time = time_slice.time
@@ -511,7 +544,6 @@ class BacktestEngine:
                     continue
                 if skip_before is not None and time <= skip_before and not time_slice.actions:
                     continue
-                queue = schedule._queue
                 if queue and queue[0][0] < time:
                     self._fire_events(time, inclusive=False)
                 self.time = time
@@ -568,13 +600,25 @@ class BacktestEngine:
                     raise QuitRequestedError
 
     def _benchmark_run(self, subs: list[Any], bars: Any, skip_before: dt.datetime | None) -> None:
-        """Walk benchmark-only bars: each is its own time step for events, fills and sampling."""
+        """Walk benchmark-only bars: each is its own time step for events, fills and sampling.
+
+        After a step, when nothing can happen before the run's last bar (no open order, no scheduled
+        event, no equity resample and no capacity update due by then), the steps in between are
+        skipped: each would only set the benchmark's price, which the last bar sets anyway (benchmark
+        bars are never fill-forward). A daily backtest has six such bars a day.
+        """
         queue = self.schedule._queue
         transactions = self.transactions
         recorder = self.recorder
         capacity = self.capacity
         tpv = self._portfolio_value
-        for sub, bar in zip(subs, bars):  # noqa: B905 - equal lengths by construction
+        count = len(bars)
+        last_end = bars[-1].end_time
+        one_security = all(sub.security is subs[0].security for sub in subs)
+        index = 0
+        while index < count:
+            sub, bar = subs[index], bars[index]
+            index += 1
             time = bar.end_time
             if skip_before is not None and time <= skip_before:
                 continue
@@ -596,6 +640,11 @@ class BacktestEngine:
             else:
                 self._last_step = (None, ())
             self.last_time = time
+            if index < count - 1 and one_security and not transactions._open \
+                    and (not queue or queue[0][0] > last_end) and last_end <= recorder.local_guard \
+                    and (capacity is None or not capacity._by_symbol
+                         or (not capacity._monitored and last_end < capacity.local_guard)):
+                index = count - 1  # straight to the last bar
 
     def _capacity_fill(self, symbol: Any, time: dt.datetime, quantity: int, price: Decimal, fee: Decimal) -> None:
         if self.capacity is not None:

@@ -209,8 +209,10 @@ def _load_cached(path: str, mtime: float) -> ExchangeHours:
     return hours_from_entry(_extract_entry(text, file), str(file))
 
 
+@lru_cache(maxsize=1)
 def _fallback_hours() -> ExchangeHours:
-    """qcloop's own NYSE calendar, for data folders without LEAN's market-hours database."""
+    """qcloop's own NYSE calendar, for data folders without LEAN's market-hours database (one shared
+    object, like the database's: its session cache and the caches keyed by it then serve every run)."""
     try:
         from orchestrator.engine import calendar as nyse
     except ImportError as exc:  # pragma: no cover - calendar.py ships with qcloop

@@ -18,7 +18,7 @@ from orchestrator.engine.enums import (
     SecurityType,
     TimeInForce,
 )
-from orchestrator.engine.timeutil import to_utc, utc_iso
+from orchestrator.engine.timeutil import utc_iso, utc_naive, utc_timestamp
 
 if TYPE_CHECKING:
     from orchestrator.engine.symbols import Symbol
@@ -198,7 +198,7 @@ class OrderEvent:
 
     @property
     def utc_time(self) -> dt.datetime:
-        return to_utc(self.time).replace(tzinfo=None)
+        return utc_naive(self.time)
 
     @property
     def order_fee(self) -> OrderFee:
@@ -214,7 +214,7 @@ class OrderEvent:
             "symbol": self.symbol.to_json(),
             "orderId": self.order_id,
             "orderEventId": self.id,
-            "time": to_utc(self.time).timestamp(),
+            "time": utc_timestamp(self.time),
             "status": ORDER_STATUS_WIRE[self.status],
             "orderFeeAmount": float(self.fee) if self.fee else None,
             "orderFeeCurrency": "USD" if self.fee else None,

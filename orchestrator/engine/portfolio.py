@@ -277,7 +277,11 @@ class Portfolio:
 
     @property
     def invested(self) -> bool:
-        return any(holding.quantity for holding in self._holdings.values())
+        # a loop, not any(generator): strategies read this on every bar
+        for holding in self._holdings.values():  # noqa: SIM110 - measurably faster than any(...)
+            if holding.quantity:
+                return True
+        return False
 
     @property
     def margin_remaining(self) -> float:

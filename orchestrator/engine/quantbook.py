@@ -17,13 +17,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+from orchestrator.engine.api_errors import UnsupportedApiAttributeError
 from orchestrator.engine.enums import DataNormalizationMode, Resolution
 from orchestrator.engine.history import HistoryRequest, bars_between, last_bars
 from orchestrator.engine.history_api import history_request
 from orchestrator.engine.market_hours import load_exchange_hours
 from orchestrator.engine.securities import Securities, Security
 from orchestrator.engine.sources import SecuritySource
-from orchestrator.errors import DataError, UnsupportedApiError
+from orchestrator.errors import DataError
 
 DATA_FOLDER_ENV = "QCLOOP_DATA_FOLDER"
 _DEFAULT_LEVERAGE = 2
@@ -113,7 +114,8 @@ class QuantBook:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        raise UnsupportedApiError(f"QuantBook.{name}")
+        # an AttributeError too, so that hasattr()/getattr(qb, name, default) keep working
+        raise UnsupportedApiAttributeError("QuantBook", name)
 
     AddEquity = add_equity
     History = history

@@ -95,6 +95,7 @@ def build_report(engine: BacktestEngine, path: Path, error: str | None, stacktra
         charts_source=engine.recorder.charts,
         orders_source=lambda: [order.to_json() for order in engine.transactions.orders.values()],
         logs=list(engine.logs),
+        warnings=list(engine.warnings),
         parameters=dict(engine.parameters),
         backtest_start=start,
         backtest_end=engine.end,

@@ -112,6 +112,8 @@ class ResultRecorder:
         self._next_sample_utc: dt.datetime | None = None
         self._benchmark_raw: Decimal | None = None
         self._benchmark_rounded = ZERO
+        self._equity_raw: Decimal | None = None
+        self._equity_rounded = ZERO
         # a local time at or before which no resample is due (UTC is local + 4 or 5 hours in New York)
         self.local_guard = dt.datetime.min
         self._samples_taken = 0
@@ -127,10 +129,15 @@ class ResultRecorder:
     # -- equity points ----------------------------------------------------------------------------
 
     def _add_equity(self, time: dt.datetime, value: Decimal) -> None:
-        if self.equity and time <= self.equity[-1].time:
+        equity = self.equity
+        if equity and time <= equity[-1].time:
             return
-        # chart values are smart-rounded: 4 decimals above 1000, 7 significant digits below
-        self.equity.append(Point(time, smart_rounding(value)))
+        # chart values are smart-rounded: 4 decimals above 1000, 7 significant digits below; the value
+        # often repeats (nights, weekends, flat periods), and so does its rounding
+        if value != self._equity_raw:
+            self._equity_raw = value
+            self._equity_rounded = smart_rounding(value)
+        equity.append(Point(time, self._equity_rounded))
 
     def resample(self, time: dt.datetime, portfolio_value: Any, warming_up: bool) -> None:
         """After a time slice: an equity point when the resample period has passed."""
@@ -155,28 +162,31 @@ class ResultRecorder:
         """A full sample: equity, performance, benchmark, turnover, drawdown."""
         self._add_equity(time, portfolio_value)
         previous = self._daily_value
-        if previous in (0, portfolio_value):
+        if previous in (portfolio_value, 0):
             performance = ZERO  # weekends and flat days: no arithmetic needed
         else:
             change = ((portfolio_value - previous) * 100 / previous).quantize(_TEN_PLACES, rounding=ROUND_HALF_EVEN)
             # LEAN's ChartPoint stores every value smart-rounded (7 significant digits)
             performance = smart_rounding(change)
         self._daily_value = portfolio_value
-        if not self.performance or time > self.performance[-1].time:
-            self.performance.append(Point(time, performance))
-        if not self.benchmark or time > self.benchmark[-1].time:
+        series = self.performance
+        if not series or time > series[-1].time:
+            series.append(Point(time, performance))
+        series = self.benchmark
+        if not series or time > series[-1].time:
             if benchmark_value != self._benchmark_raw:
                 self._benchmark_raw = benchmark_value
                 self._benchmark_rounded = smart_rounding(benchmark_value)
-            self.benchmark.append(Point(time, self._benchmark_rounded))
+            series.append(Point(time, self._benchmark_rounded))
         if self._samples_taken > 0 and portfolio_value != 0:
             traded = sale_volume - self._sale_volume_at_sample
             turnover = smart_rounding(traded / portfolio_value) if traded else ZERO
             self.turnover.append(Point(time, turnover))
         self._sale_volume_at_sample = sale_volume
         self._samples_taken += 1
-        if not self.drawdown or time > self.drawdown[-1].time:
-            self.drawdown.append(Point(time, portfolio_value))  # turned into percentages by charts()
+        series = self.drawdown
+        if not series or time > series[-1].time:
+            series.append(Point(time, portfolio_value))  # turned into percentages by charts()
 
     # -- user charts ----------------------------------------------------------------------------------
 

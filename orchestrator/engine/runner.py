@@ -4,7 +4,9 @@ The algorithm module is executed with ``sys.modules["AlgorithmImports"]`` set to
 ``from AlgorithmImports import *`` works. Exceptions raised by the algorithm become the result's
 ``error`` and ``stacktrace`` (naming the algorithm file and line); a failure inside ``initialize`` is
 prefixed with LEAN's "During the algorithm initialization, the following exception has occurred:".
-Missing market data is not an algorithm error: it raises ``DataError`` naming the file looked for.
+A security whose data files exist but hold nothing inside the backtest window runs without data, as in
+LEAN, with a warning in ``logs`` and ``warnings``; a security without any data file of its resolution
+is not an algorithm error: it raises ``DataError`` naming the file looked for.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import gc
 import importlib.util
 import json
 import sys
+import threading
 import time
 import traceback
 import types
@@ -48,6 +51,8 @@ class BacktestResult:
     charts_source: Callable[[], dict[str, Any]] = field(repr=False)
     orders_source: Callable[[], list[dict[str, Any]]] = field(repr=False)
     logs: list[str] = field(default_factory=list)
+    # data problems the run worked around (e.g. a security without data in the window); also in ``logs``
+    warnings: list[str] = field(default_factory=list)
     parameters: dict[str, str] = field(default_factory=dict)
     backtest_start: dt.datetime | None = None
     backtest_end: dt.datetime | None = None
@@ -125,25 +130,63 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-@contextmanager
-def _algorithm_imports(folder: Path):
-    """``AlgorithmImports`` and the algorithm's folder importable while the module loads and runs."""
-    from orchestrator.engine import algorithm_imports
+class _ImportScope:
+    """``AlgorithmImports`` and algorithm folders importable while backtests run, in any number of threads.
 
-    previous = sys.modules.get("AlgorithmImports")
-    sys.modules["AlgorithmImports"] = algorithm_imports
-    added = str(folder) not in sys.path
-    if added:
-        sys.path.insert(0, str(folder))
-    try:
-        yield
-    finally:
-        if previous is None:
-            sys.modules.pop("AlgorithmImports", None)
-        else:
-            sys.modules["AlgorithmImports"] = previous
-        if added and str(folder) in sys.path:
-            sys.path.remove(str(folder))
+    The emulator's workers and the research loop run backtests side by side in one process. A plain
+    save-and-restore would let the first run to finish remove ``AlgorithmImports`` while another run
+    is about to import it; so installations are counted: the first run in installs the module, the
+    last one out restores what was there before, and a folder stays on ``sys.path`` while any run
+    uses it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs = 0
+        self._previous: types.ModuleType | None = None
+        self._folders: dict[str, int] = {}  # folder -> runs using it
+        self._added: set[str] = set()  # folders this scope put on sys.path
+
+    @contextmanager
+    def active(self, folder: Path) -> Iterator[None]:
+        from orchestrator.engine import algorithm_imports
+
+        key = str(folder)
+        with self._lock:
+            if self._runs == 0:
+                self._previous = sys.modules.get("AlgorithmImports")
+            self._runs += 1
+            sys.modules["AlgorithmImports"] = algorithm_imports
+            if self._folders.get(key, 0) == 0 and key not in sys.path:
+                sys.path.insert(0, key)
+                self._added.add(key)
+            self._folders[key] = self._folders.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._runs -= 1
+                if self._runs == 0:
+                    if self._previous is None:
+                        sys.modules.pop("AlgorithmImports", None)
+                    else:
+                        sys.modules["AlgorithmImports"] = self._previous
+                    self._previous = None
+                self._folders[key] -= 1
+                if self._folders[key] == 0:
+                    del self._folders[key]
+                    if key in self._added:
+                        self._added.discard(key)
+                        if key in sys.path:
+                            sys.path.remove(key)
+
+
+_IMPORT_SCOPE = _ImportScope()
+
+
+def _algorithm_imports(folder: Path) -> Any:
+    """``AlgorithmImports`` and the algorithm's folder importable while the module loads and runs."""
+    return _IMPORT_SCOPE.active(folder)
 
 
 def load_algorithm_class(path: Path) -> type[QCAlgorithm]:

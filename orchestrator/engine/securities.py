@@ -15,7 +15,7 @@ from orchestrator.engine.data import QuoteBar, TradeBar
 from orchestrator.engine.enums import DataNormalizationMode, Resolution, SecurityType
 from orchestrator.engine.fees import InteractiveBrokersFeeModel, fee_model_of
 from orchestrator.engine.market_hours import ExchangeHours
-from orchestrator.engine.sources import SecuritySource
+from orchestrator.engine.sources import DataGap, SecuritySource
 from orchestrator.engine.symbols import Symbol
 from orchestrator.errors import UnsupportedApiError
 
@@ -95,6 +95,8 @@ class Security:
         self.ask_size = 0.0
         self.is_delisted = False
         self.is_tradable = True
+        # set when the data folder has nothing for this security inside the backtest window
+        self.data_gap: DataGap | None = None
 
     # -- data ----------------------------------------------------------------------------------------
 
@@ -177,6 +179,13 @@ class Security:
     @property
     def has_data(self) -> bool:
         return self.last_data is not None
+
+    def no_data_reason(self) -> str:
+        """Why the security has no price yet, for order errors: a data gap, or simply no bar so far."""
+        if self.data_gap is not None:
+            return (f"the data folder has no {self.symbol} {self.data_gap.resolution.name.lower()} data in this "
+                    "backtest: see the warning at the start of the logs")
+        return "no bar of it has arrived yet"
 
     @property
     def invested(self) -> bool:

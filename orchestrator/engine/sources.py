@@ -12,15 +12,17 @@ with LEAN's time stamps (reference/lean-engine.md §1-2):
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from orchestrator.engine import lean_files as lf
-from orchestrator.engine.data import Dividend, QuoteBar, Split, TradeBar
+from orchestrator.engine.data import Dividend, QuoteBar, ReadOnlyQuoteBar, ReadOnlyTradeBar, Split, TradeBar
 from orchestrator.engine.enums import DataNormalizationMode, Resolution
 from orchestrator.engine.market_hours import ExchangeHours
 from orchestrator.engine.symbols import DEFAULT_FIRST_DATE, SecurityIdentifier, Symbol
@@ -33,7 +35,38 @@ _SUPPORTED_MODES = (DataNormalizationMode.RAW, DataNormalizationMode.ADJUSTED,
                     DataNormalizationMode.SPLIT_ADJUSTED)
 
 _HOUR_OFFSETS: dict[tuple[int, int], dt.timedelta] = {}
-_LIGHT_BARS: dict[tuple[Any, ...], list[TradeBar]] = {}
+
+# Daily and hour bars shared between runs, one dict per (files, factor file, normalization, exchange
+# hours, kind of bar), bounded by the number of cached days. Bars delivered by the engine are read-only
+# (data.py), so runs can share them; building them was the largest fixed cost of a daily backtest.
+_DAY_BARS: dict[tuple[Any, ...], dict[Any, Any]] = {}
+_DAY_BARS_LIMIT = 400_000
+_day_bars_count = [0]
+
+
+class _Same:
+    """A dictionary key part that matches only the very same object (exchange hours, factor file)."""
+
+    __slots__ = ("target",)
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def __hash__(self) -> int:
+        return id(self.target)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.target is self.target
+
+
+def _shared_day_bars(key: tuple[Any, ...]) -> dict[Any, Any]:
+    cache = _DAY_BARS.get(key)
+    if cache is None:
+        if _day_bars_count[0] > _DAY_BARS_LIMIT:
+            _DAY_BARS.clear()  # runs holding a dict keep using it; later runs start afresh
+            _day_bars_count[0] = 0
+        cache = _DAY_BARS[key] = {}
+    return cache
 
 # Per-day minute time stamps, shared by every symbol and by trade and quote files of that day.
 _MINUTE_TIMES: dict[dt.date, dict[int, dt.datetime]] = {}
@@ -46,7 +79,21 @@ _TABLES: dict[tuple[Any, ...], Any] = {}
 def _remember(key: tuple[Any, ...], table: Any) -> None:
     if len(_TABLES) > 64:
         _TABLES.clear()
+        _SORTED_DAYS.clear()
     _TABLES[key] = table
+
+
+# The sorted dates of a shared table (by the table's identity; the entry keeps the table alive).
+_SORTED_DAYS: dict[int, tuple[Any, list[dt.date]]] = {}
+
+
+def _sorted_days(table: dict[dt.date, Any]) -> list[dt.date]:
+    entry = _SORTED_DAYS.get(id(table))
+    if entry is None or entry[0] is not table:
+        if len(_SORTED_DAYS) > 128:
+            _SORTED_DAYS.clear()
+        entry = _SORTED_DAYS[id(table)] = (table, sorted(table))
+    return entry[1]
 
 
 # Intraday bars by (file, modification time, extended hours, scale, symbol); bounded by bar count.
@@ -57,8 +104,11 @@ _intraday_count = [0]
 
 def _remember_intraday(key: tuple[Any, ...], bars: list[Any]) -> None:
     while _INTRADAY and _intraday_count[0] + len(bars) > _INTRADAY_LIMIT:
-        oldest = next(iter(_INTRADAY))
-        _intraday_count[0] -= len(_INTRADAY.pop(oldest))
+        oldest = next(iter(_INTRADAY), None)
+        # another thread may have evicted it already (backtests run side by side in one process)
+        evicted = _INTRADAY.pop(oldest, None) if oldest is not None else None
+        if evicted is not None:
+            _intraday_count[0] -= len(evicted)
     if len(bars) <= _INTRADAY_LIMIT:
         _INTRADAY[key] = bars
         _intraday_count[0] += len(bars)
@@ -80,6 +130,33 @@ def minute_time(day: dt.date, ms: int) -> dt.datetime:
     if value is None:
         value = table[ms] = dt.datetime.combine(day, dt.time()) + dt.timedelta(milliseconds=ms)
     return value
+
+
+@dataclass(frozen=True)
+class DataGap:
+    """A security whose data files exist but hold nothing inside the backtest window."""
+
+    ticker: str
+    resolution: Resolution
+    kind: str
+    start: dt.date
+    end: dt.date
+    path: Path  # the file the window needed
+    before: dt.date | None  # the last date with data before the window
+    after: dt.date | None  # the first date with data after it
+
+    def describe(self) -> str:
+        what = f"{self.resolution.name.lower()}" + (f" {self.kind}" if self.resolution in (
+            Resolution.MINUTE, Resolution.SECOND) else "")
+        found = "" if self.path.is_file() else ": not found"
+        nearest = [f"{self.before} before" if self.before else "", f"{self.after} after" if self.after else ""]
+        near = "; the nearest data: " + ", ".join(n for n in nearest if n) if any(nearest) else ""
+        return (f"{self.ticker} has no {what} data between {self.start} and {self.end} "
+                f"(looked for {self.path}{found}{near})")
+
+    def warning(self) -> str:
+        return (f"Warning: {self.describe()}. The backtest runs without {self.ticker}, as LEAN does: it "
+                f"gets no bars, its price stays 0 and orders for it are rejected.")
 
 
 def resolve_symbol(folder: Path, ticker: str) -> tuple[Symbol, lf.MapFile]:
@@ -105,7 +182,9 @@ class SecuritySource:
         self._scales: dict[dt.date, tuple[Decimal, float]] = {}
         self._daily: dict[dt.date, list[int]] | None = None
         self._hour_key: tuple[Any, ...] | None = None
+        self._day_key: tuple[Any, ...] | None = None
         self._hourly: dict[dt.date, list[list[int]]] | None = None
+        self._bar_caches: dict[str, dict[Any, Any]] = {}  # shared bars by kind (see _shared_day_bars)
 
     # -- prices -----------------------------------------------------------------------------------
 
@@ -120,6 +199,7 @@ class SecuritySource:
             raise UnsupportedApiError(f"DataNormalizationMode.{mode.name}")
         self._normalization = mode
         self._scales = {}
+        self._bar_caches = {}
 
     def scale(self, date: dt.date) -> tuple[Decimal, float]:
         """(exact decimal scale of a raw integer price, the same factor as a float) for ``date``."""
@@ -169,9 +249,23 @@ class SecuritySource:
             key.append((str(path), path.stat().st_mtime if path.is_file() else None))
         return tuple(key)
 
+    def _daily_key(self) -> tuple[Any, ...]:
+        key = self._day_key
+        if key is None:
+            key = self._day_key = ("daily", *self._cache_key(lf.daily_path))
+        return key
+
+    def _bars_cache(self, kind: str, files: tuple[Any, ...]) -> dict[Any, Any]:
+        """This source's shared bar dict of one kind ("daily", "hour", "light")."""
+        cache = self._bar_caches.get(kind)
+        if cache is None:
+            key = (kind, files, self._normalization, _Same(self.factor_file), _Same(self.hours))
+            cache = self._bar_caches[kind] = _shared_day_bars(key)
+        return cache
+
     def load_daily(self) -> dict[dt.date, list[int]]:
         if self._daily is None:
-            key = ("daily", *self._cache_key(lf.daily_path))
+            key = self._daily_key()
             table = _TABLES.get(key)
             if table is None:
                 rows = self._load_file_rows(lf.daily_path)
@@ -193,63 +287,111 @@ class SecuritySource:
             self._hourly = table
         return self._hourly
 
-    def check_available(self, resolution: Resolution, kind: str, start: dt.date, end: dt.date) -> None:
-        """A clear DataError, naming the file looked for, when [start, end] has no data at all."""
+    def find_gap(self, resolution: Resolution, kind: str, start: dt.date, end: dt.date) -> DataGap | None:
+        """Whether the security has ``kind`` data of ``resolution`` within [start, end].
+
+        None when it has some. A ``DataGap`` when its files exist but hold nothing in the window (a
+        ticker change without a file, a listing that starts later or ended earlier): LEAN runs such a
+        backtest without data for the security, and so does the engine. A ``DataError`` naming the
+        file when the security has no file of this resolution at all: that is a wrong ticker or a
+        missing download, not a gap.
+        """
         if resolution in (Resolution.DAILY, Resolution.HOUR):
+            # both loaders raise DataError when none of the map file's files exists
             table = self.load_daily() if resolution == Resolution.DAILY else self.load_hourly()
-            if any(start <= day <= end for day in table):
-                return
+            days = _sorted_days(table)
+            first_in = bisect.bisect_left(days, start)
+            if first_in < len(days) and days[first_in] <= end:
+                return None
             path_of = lf.daily_path if resolution == Resolution.DAILY else lf.hour_path
             path = path_of(self.folder, self.map_file.ticker_on(start))
-            span = f"{min(table)} to {max(table)}" if table else "no rows"
-            raise DataError(
-                f"no {self.ticker} {resolution.name.lower()} data between {start} and {end} (the file has {span})",
-                path=path, hint="choose dates inside the data, or add data with `qcloop data synth`/`import`")
+            return DataGap(self.ticker, resolution, kind, start, end, path,
+                           days[first_in - 1] if first_in else None,
+                           days[first_in] if first_in < len(days) else None)
         days = self.hours.trading_days(start, end)
-        self.check_intraday_available(resolution, days, kind)
+        if not days or any(self.intraday_path(resolution, day, kind).is_file() for day in days):
+            return None
+        dates = self._intraday_file_dates(resolution, kind)
+        if not dates:
+            raise DataError(
+                f"no {self.ticker} {resolution.name.lower()} {kind} data",
+                path=self.intraday_path(resolution, days[0], kind),
+                hint="point --data-folder at a LEAN data folder that has it, choose another resolution, "
+                     "or run `qcloop data synth` / `qcloop data import`",
+            )
+        return DataGap(self.ticker, resolution, kind, start, end, self.intraday_path(resolution, days[0], kind),
+                       max((d for d in dates if d < start), default=None),
+                       min((d for d in dates if d > end), default=None))
+
+    def check_available(self, resolution: Resolution, kind: str, start: dt.date, end: dt.date) -> None:
+        """A DataError naming the file looked for when [start, end] has no data (a gap included)."""
+        gap = self.find_gap(resolution, kind, start, end)
+        if gap is not None:
+            raise DataError(gap.describe(), path=gap.path,
+                            hint="choose dates inside the data, or add data with `qcloop data synth`/`import`")
+
+    def missing_files(self, resolution: Resolution, start: dt.date, end: dt.date
+                      ) -> list[tuple[dt.date, dt.date, str, Path]]:
+        """Daily/hour: the map file's ticker ranges within [start, end] whose file does not exist.
+
+        QQQ traded as QQQQ from 2004-12-01 to 2011-03-22; without ``qqqq.zip`` a backtest across those
+        dates carries QQQ's last price forward, which the engine warns about.
+        """
+        path_of = lf.daily_path if resolution == Resolution.DAILY else lf.hour_path
+        first, last = self.listing_range()
+        lo, hi = max(start, first or start), min(end, last)
+        return [(seg_start, seg_end, ticker, path_of(self.folder, ticker))
+                for seg_start, seg_end, ticker in self.map_file.segments(lo, hi)
+                if not path_of(self.folder, ticker).is_file()]
+
+    def _intraday_file_dates(self, resolution: Resolution, kind: str) -> list[dt.date]:
+        """Dates of the existing intraday ``kind`` files, across the map file's tickers."""
+        folder_name = "minute" if resolution == Resolution.MINUTE else "second"
+        first, last = self.listing_range()
+        dates: set[dt.date] = set()
+        for seg_start, seg_end, ticker in self.map_file.segments(first or dt.date(1900, 1, 1), last):
+            folder = self.folder / lf.EQUITY_DIR / folder_name / ticker.lower()
+            for path in folder.glob(f"*_{kind}.zip"):
+                stamp = path.name.split("_", 1)[0]
+                if len(stamp) == 8 and stamp.isdigit():
+                    day = dt.date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]))
+                    if seg_start <= day <= seg_end:
+                        dates.add(day)
+        return sorted(dates)
 
     def intraday_path(self, resolution: Resolution, date: dt.date, kind: str) -> Path:
         folder_name = "minute" if resolution == Resolution.MINUTE else "second"
         return lf.intraday_path(self.folder, folder_name, self.map_file.ticker_on(date), date, kind)
 
-    def check_intraday_available(self, resolution: Resolution, days: list[dt.date], kind: str) -> None:
-        """A clear error when none of the intraday files of the requested range exists."""
-        if not days:
-            return
-        for day in days:
-            if self.intraday_path(resolution, day, kind).is_file():
-                return
-        raise DataError(
-            f"no {self.ticker} {resolution.name.lower()} {kind} data between {days[0]} and {days[-1]}",
-            path=self.intraday_path(resolution, days[0], kind),
-            hint="point --data-folder at a LEAN data folder that has it, choose another resolution, "
-                 "or run `qcloop data synth`",
-        )
-
     # -- bars of one day -----------------------------------------------------------------------------
 
     def daily_bar(self, day: dt.date) -> TradeBar | None:
+        """The day's bar (shared between runs, read-only), or None without a row or a session."""
+        cache = self._bar_caches.get("daily") or self._bars_cache("daily", self._daily_key())
+        try:
+            return cache[day]
+        except KeyError:
+            pass
         row = self.load_daily().get(day)
         session = self.hours.session(day)
-        if row is None or session is None:
-            return None
-        return self._trade_bar(row[3], row[4], row[5], row[6], row[7], session.open, session.close, day)
+        bar = None
+        if row is not None and session is not None:
+            bar = self._trade_bar(row[3], row[4], row[5], row[6], row[7], session.open, session.close, day)
+        cache[day] = bar
+        _day_bars_count[0] += 1
+        return bar
 
     def hour_bars(self, day: dt.date, extended: bool, light: bool = False) -> list[TradeBar]:
-        """The day's hour bars; ``light`` bars carry only times and the close (the benchmark's needs).
-
-        Light bars are shared between runs (every backtest has the same SPY benchmark): nothing
-        mutates them.
-        """
-        if light:
-            key = (self._hourly_key(), day, extended, self._normalization)
-            cached = _LIGHT_BARS.get(key)
-            if cached is None:
-                if len(_LIGHT_BARS) > 50_000:
-                    _LIGHT_BARS.clear()
-                cached = _LIGHT_BARS[key] = self._hour_bars(day, extended, light)
-            return cached
-        return self._hour_bars(day, extended, light)
+        """The day's hour bars (shared between runs, read-only); ``light`` bars carry only times and
+        the close (what the benchmark needs)."""
+        kind = "light" if light else "hour"
+        cache = self._bar_caches.get(kind) or self._bars_cache(kind, self._hourly_key())
+        key = (day, extended)
+        bars = cache.get(key)
+        if bars is None:
+            bars = cache[key] = self._hour_bars(day, extended, light)
+            _day_bars_count[0] += 1
+        return bars
 
     def _hourly_key(self) -> tuple[Any, ...]:
         key = self._hour_key
@@ -278,6 +420,7 @@ class SecuritySource:
                     bar.time, bar.end_time, bar.symbol = begin, finish, self.symbol
                     bar.close = r[6] * factor / 10000.0
                     bar._raw, bar._scale, bar.is_fill_forward = (r[3], r[4], r[5], r[6]), scale, False
+                    bar.__class__ = ReadOnlyTradeBar
                     bars.append(bar)
                 else:
                     bars.append(self._trade_bar(r[3], r[4], r[5], r[6], r[7], begin, finish, day))
@@ -349,6 +492,7 @@ class SecuritySource:
             bar.is_fill_forward = False
             bar._raw = (o, h, low, c)
             bar._scale = scale
+            bar.__class__ = ReadOnlyTradeBar  # shared between runs (see data.py)
             bars.append(bar)
         return bars
 
@@ -384,6 +528,7 @@ class SecuritySource:
             quote.last_bid_size = float(r[5])
             quote.last_ask_size = float(r[10])
             quote.is_fill_forward = False
+            quote.__class__ = ReadOnlyQuoteBar  # shared between runs (see data.py)
             bars.append(quote)
         return bars
 
@@ -403,6 +548,7 @@ class SecuritySource:
         bar.is_fill_forward = False
         bar._raw = (o, h, low, c)
         bar._scale = scale
+        bar.__class__ = ReadOnlyTradeBar
         return bar
 
     # -- corporate actions ---------------------------------------------------------------------------

@@ -73,7 +73,13 @@ def unix_seconds(local: dt.datetime) -> int:
 
 
 def utc_iso(local: dt.datetime) -> str:
-    return utc_naive(local).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``%Y-%m-%dT%H:%M:%SZ`` of the UTC time (isoformat: several times faster than strftime)."""
+    return utc_naive(local).isoformat(timespec="seconds") + "Z"
+
+
+def utc_timestamp(local: dt.datetime) -> float:
+    """``to_utc(local).timestamp()`` without building an aware datetime (order events, one per fill)."""
+    return (utc_naive(local) - EPOCH).total_seconds()
 
 
 def unix_seconds_many(times: list[dt.datetime]) -> list[int]:

@@ -77,8 +77,10 @@ def market_order(engine: BacktestEngine, symbol: Any, quantity: float, tag: str,
 def calculate_order_quantity(engine: BacktestEngine, symbol: Any, target: float) -> int:
     security = engine.security(symbol)
     if security.exact_price == 0:
+        # LEAN logs an error and orders nothing (PortfolioTarget.Percent returns no target)
         engine.log(f"The price of the {security.symbol} security is zero because it does not have any market "
-                   "data yet. When the security price is set this security will be ready for trading.")
+                   f"data yet ({security.no_data_reason()}). When the security price is set this security "
+                   "will be ready for trading.")
         return 0
     settings = getattr(engine.algorithm, "_settings", None)
     free = lean_decimal(getattr(settings, "free_portfolio_value_percentage", 0.0025))

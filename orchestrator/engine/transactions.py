@@ -108,8 +108,8 @@ class TransactionManager:
                 return f"Unable to submit an order of zero quantity for {security.symbol} (requested {quantity})"
             return f"order quantity for {security.symbol} must be a whole number of shares, got {quantity}"
         if not security.has_data or security.exact_price == 0:
-            return (f"There is no data for {security.symbol} yet; check security.has_data before ordering "
-                    "(the first order waits for the first bar)")
+            return (f"There is no data for {security.symbol} yet ({security.no_data_reason()}); check "
+                    "security.has_data before ordering")
         if not security.is_tradable:
             return f"{security.symbol} is not tradable"
         hours = security.exchange.hours

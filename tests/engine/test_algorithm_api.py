@@ -220,13 +220,6 @@ def test_missing_data_is_a_data_error_naming_the_file(lean_data: Path, tmp_path:
     assert "nope.zip" in str(caught.value) and "equity/usa/daily" in str(caught.value)
 
 
-def test_minute_data_outside_the_files_is_a_data_error(lean_data: Path, tmp_path: Path) -> None:
-    source = MISSING_DATA.replace('"NOPE", Resolution.DAILY', '"IBM", Resolution.MINUTE').replace(
-        "2013, 10, 8", "2014, 1, 6").replace("2013, 10, 10", "2014, 1, 8")
-    with pytest.raises(DataError, match=r"minute/ibm/20140106_trade\.zip"):
-        run_source(tmp_path, source, lean_data)
-
-
 def test_data_points_and_decimal_fill(lean_data: Path, tmp_path: Path) -> None:
     result = run_source(tmp_path, PASCAL_AND_PARAMETERS, lean_data)
     (order,) = result.orders

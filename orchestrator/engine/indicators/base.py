@@ -108,6 +108,18 @@ class IndicatorDataPoint:
     Symbol = property(lambda self: self.symbol)
 
 
+_new_point = object.__new__
+
+
+def _point(time: Any, value: float) -> IndicatorDataPoint:
+    """``IndicatorDataPoint(time, value)`` without the constructor's overload parsing (the hot path)."""
+    point = _new_point(IndicatorDataPoint)
+    point.symbol = None
+    point.time = time
+    point.value = value
+    return point
+
+
 def format_indicator_value(value: float) -> str:
     """LEAN's ``IndicatorBase.ToString`` format ``#######0.0####``: 1 to 5 decimals."""
     text = f"{value:.5f}".rstrip("0")
@@ -239,6 +251,8 @@ class IndicatorBase:
         self._last_end: Any = None
         self._updated: IndicatorEvent | None = None
         self._window: RollingWindow | None = None
+        # ``current`` as a data point, built on first read after each update (LEAN keeps one object)
+        self._current: IndicatorDataPoint | None = None
 
     # -- the update protocol ---------------------------------------------------------------------
 
@@ -247,6 +261,14 @@ class IndicatorBase:
 
         The keyword spellings ``update(time=..., value=...)`` and ``update(input=bar)`` work too.
         """
+        if value is not _UNSET and data is not _UNSET and not self.takes_bars:
+            # update(time, value): the form strategies use by hand on every bar, kept short
+            last = self._last_end
+            if last is None or data is None or not data < last:
+                self._last_input = None
+                self._last_end = data
+                self._push(data, float(value))
+            return self.is_ready
         if data is _UNSET:
             data = time if time is not _UNSET else input
             if data is _UNSET:
@@ -272,19 +294,50 @@ class IndicatorBase:
         self._push(end, payload)
         return self.is_ready
 
+    def update_value(self, end: Any, value: float) -> None:
+        """The engine's automatic update with a bar's end time and close: ``update(end, value)`` without
+        the argument handling (``value`` is already a float). Returns nothing: the engine ignores it."""
+        last = self._last_end
+        if last is not None and end < last:
+            return  # LEAN's forward-only rule
+        self._last_input = None
+        self._last_end = end
+        # _push, written out (one call less on the path every bar of a backtest takes)
+        self._samples += 1
+        result = self._compute(end, value)
+        if result is None:
+            return
+        self._prev_value = self._value
+        self._prev_time = self._time
+        self._has_prev = True
+        self._value = result
+        self._time = end
+        self._current = None
+        if self._window is not None or self._updated is not None:
+            self._announce(end, result)
+
     def _push(self, time: Any, payload: Any) -> None:
         """Count a sample, compute, store and announce; used directly for internal sub-indicators."""
         self._samples += 1
         result = self._compute(time, payload)
         if result is None:
             return
-        self._prev_value, self._prev_time, self._has_prev = self._value, self._time, True
+        self._prev_value = self._value
+        self._prev_time = self._time
+        self._has_prev = True
         self._value = result
         self._time = time
+        self._current = None
+        if self._window is not None or self._updated is not None:
+            self._announce(time, result)
+
+    def _announce(self, time: Any, value: float) -> None:
+        """The new point into the window and to the ``updated`` handlers (one object, as in LEAN)."""
+        point = self._current = _point(time, value)
         if self._window is not None:
-            self._window.add(IndicatorDataPoint(time, result))
+            self._window.add(point)
         if self._updated:
-            self._updated(self, IndicatorDataPoint(time, result))
+            self._updated(self, point)
 
     def _compute(self, time: Any, payload: Any) -> float | None:
         raise NotImplementedError
@@ -297,6 +350,7 @@ class IndicatorBase:
         self._prev_value, self._prev_time, self._has_prev = 0.0, MIN_TIME, False
         self._last_input = None
         self._last_end = None
+        self._current = None
         if self._window is not None:
             self._window.reset()
             self._window.add(IndicatorDataPoint(MIN_TIME, 0.0))
@@ -321,7 +375,13 @@ class IndicatorBase:
 
     @property
     def current(self) -> IndicatorDataPoint:
-        return IndicatorDataPoint(self._time, self._value)
+        point = self._current
+        if point is None:  # _point, written out: strategies read current on every bar
+            point = self._current = _new_point(IndicatorDataPoint)
+            point.symbol = None
+            point.time = self._time
+            point.value = self._value
+        return point
 
     @property
     def previous(self) -> IndicatorDataPoint:
@@ -341,7 +401,7 @@ class IndicatorBase:
             window: RollingWindow = RollingWindow(DEFAULT_WINDOW_SIZE)
             if self._has_prev:
                 window.add(IndicatorDataPoint(self._prev_time, self._prev_value))
-            window.add(IndicatorDataPoint(self._time, self._value))
+            window.add(self.current)
             self._window = window
         return self._window
 
@@ -556,10 +616,9 @@ class PythonIndicator(IndicatorBase):
             self._prev_value, self._prev_time, self._has_prev = self._value, self._time, True
             self._value = float(self.value)
             self._time = data_end_time(data)
-            if self._window is not None:
-                self._window.add(IndicatorDataPoint(self._time, self._value))
-            if self._updated:
-                self._updated(self, IndicatorDataPoint(self._time, self._value))
+            self._current = None
+            if self._window is not None or self._updated is not None:
+                self._announce(self._time, self._value)
             return bool(self.is_ready)
 
         update._qcloop_wrapped = True  # type: ignore[attr-defined]
