@@ -130,6 +130,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         if result.synthetic:
             ctx.out("Note: these statistics come from SYNTHETIC data, not market prices.")
         ctx.out(f"Result written to {output}")
+    # Data gaps and similar warnings change what the statistics mean: shown even with --quiet, on
+    # stderr, after the table (the log lines above may not reach back to them).
+    for warning in result.warnings:
+        ctx.err(f"qcloop: warning: {warning}")
     if result.error:
         ctx.err(f"qcloop: the algorithm failed: {result.error}")
         if result.stacktrace:

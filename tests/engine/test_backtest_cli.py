@@ -87,3 +87,16 @@ def test_backtest_uses_the_workspace_data_folder(cli, synthetic_data: Path, tmp_
     run = cli(["backtest", "main.py", "--start", "2021-03-01", "--end", "2021-03-31", "--quiet"], cwd=workspace)
     assert run.code == 0, run.stderr
     assert run.stdout.strip().endswith(".json")
+
+
+def test_backtest_shows_data_gap_warnings_after_the_table(cli, lean_data: Path, tmp_path: Path) -> None:
+    # LEAN's sample data has no QQQ bars from 2004-12 to 2011-03 (the ticker was QQQQ, whose file is not
+    # there): the run goes on without QQQ, and the person is told so even with --quiet.
+    algorithm = tmp_path / "main.py"
+    algorithm.write_text(SMA_CROSS.replace("2021, 1, 4", "2006, 1, 3").replace("2021, 3, 31", "2006, 6, 30")
+                         .replace('self.add_equity("SPY", Resolution.DAILY)',
+                                  'self.add_equity("SPY", Resolution.DAILY); self.add_equity("QQQ", Resolution.DAILY)'))
+    run = cli(["backtest", str(algorithm), "--data-folder", str(lean_data), "--quiet"])
+    assert run.code == 0, run.stderr
+    warnings = [line for line in run.stderr.splitlines() if line.startswith("qcloop: warning: ")]
+    assert len(warnings) == 1 and "QQQ" in warnings[0] and "qqqq.zip" in warnings[0]
