@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from nbformat import NotebookNode
 
-from orchestrator.errors import MalformedNotebookError, QcloopError
+from orchestrator.errors import AuthenticationError, CredentialsError, MalformedNotebookError, QcloopError
 from orchestrator.notebooks.classify import (
     Classification,
     Expected,
@@ -228,6 +228,8 @@ def collect(channels: Iterable[Channel], expected: Expected, *, guidance: Guidan
     for channel in ordered:
         try:
             answer = channel.fetch(expected, guide)
+        except (AuthenticationError, CredentialsError):
+            raise  # waiting does not mend credentials: the loop stops and says what to fix
         except QcloopError as exc:
             attempts.append(Attempt(channel.name, None, str(exc), error=str(exc)))
             continue

@@ -12,7 +12,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from orchestrator.errors import TransportError
+from orchestrator.errors import AuthenticationError, TransportError
 from orchestrator.notebooks import (
     ChannelName,
     Guidance,
@@ -139,6 +139,16 @@ def test_an_unreadable_channel_is_reported_and_skipped(rendered_sweep: RenderedN
     only_down = collect([ObjectStoreChannel(down)], rendered_sweep.provenance)
     assert only_down.status is RunStatus.NOT_RUN and "could not read any channel" in only_down.message
     assert collect([ObjectStoreChannel(lambda key: record)], rendered_sweep.provenance).moves_loop
+
+
+def test_rejected_credentials_are_not_waited_out(rendered_sweep: RenderedNotebook) -> None:
+    # A connection problem may pass (the channel is skipped and tried again later); rejected
+    # credentials will not, so they reach the loop, which stops and says what to fix.
+    def refused(key: str) -> str:
+        raise AuthenticationError("Hash doesn't match.", endpoint="object/get")
+
+    with pytest.raises(AuthenticationError):
+        collect([ObjectStoreChannel(refused), ProjectFileChannel(lambda: None)], rendered_sweep.provenance)
 
 
 def test_local_execution_comes_first(rendered_sweep: RenderedNotebook) -> None:
