@@ -202,8 +202,19 @@ def _overrides(spec: HypothesisSpec) -> dict[str, float]:
 # PROPOSED -> GENERATED
 
 
+LOOP_RESOLUTION = "daily"
+
+
 def generate(ctx: LoopContext, state: HypothesisState) -> HypothesisState:
     spec = load_spec(ctx, state, check_unchanged=False)
+    if spec.resolution != LOOP_RESOLUTION:
+        # The sweep and walk-forward notebooks evaluate the signal on daily bars; at another
+        # resolution their figures could never agree with the backtest (the parity check).
+        raise StageFailure(
+            f"{state.id} uses resolution '{spec.resolution}', but the research loop's notebooks evaluate "
+            f"daily bars: set 'resolution: daily' in hypotheses/{state.id}.yaml (hour and minute hypotheses "
+            f"can be rendered and backtested with `qcloop render {state.id}` and `qcloop backtest`)",
+            resume=Stage.PROPOSED.value)
     try:
         rendered = render_strategy(spec, ctx.registry)
     except QcloopError as exc:

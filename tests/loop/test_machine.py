@@ -183,3 +183,16 @@ def test_variants_written_by_a_killed_run_wait_for_their_parents_propose_step(tm
     assert loop.state().variants == [variant]
     sync_hypotheses(loop.ctx)
     assert loop.ctx.store.ids() == ["H-001", variant]
+
+
+def test_an_hour_resolution_hypothesis_fails_at_generate_with_what_to_change(tmp_path: Path) -> None:
+    # The notebooks evaluate daily bars, so an hour-bar hypothesis could never pass the parity check:
+    # it fails before any backtest is spent, saying which line to change and what still works.
+    loop = make_loop(tmp_path)
+    spec = loop.workspace / "hypotheses" / "H-001.yaml"
+    spec.write_text(spec.read_text() + "resolution: hour\n")
+    state = advance(loop.ctx, committed_state(loop, Stage.PROPOSED))
+    assert state.stage is Stage.FAILED and state.failure is not None
+    assert "resolution 'hour'" in state.failure.reason and "resolution: daily" in state.failure.reason
+    assert "qcloop backtest" in state.failure.reason
+    assert loop.platform.calls == []  # nothing was created or run
