@@ -18,6 +18,7 @@ stores the handler in ``args.handler``; ``run`` then dispatches. Module imports 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from collections.abc import Mapping
@@ -64,6 +65,14 @@ class Context:
 
     def err(self, text: str) -> None:
         print(text, file=self.stderr)
+
+
+def iso_date(text: str) -> dt.date:
+    """An argparse ``type`` for dates written YYYY-MM-DD (argparse turns the error into a usage message)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD, e.g. 2021-03-31") from None
 
 
 def add_workspace_argument(parser: argparse.ArgumentParser) -> None:

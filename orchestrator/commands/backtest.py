@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from orchestrator.commands import Context
+from orchestrator.commands import Context, iso_date
 from orchestrator.errors import DataError, QcloopError, WorkspaceError
 
 NAME = "backtest"
@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("algorithm", type=Path, help="the algorithm file (or a folder holding main.py)")
     parser.add_argument("--data-folder", type=Path, default=None,
                         help="a LEAN-format data folder (default: the workspace's data folder)")
-    parser.add_argument("--start", type=_date, default=None, help="override set_start_date (YYYY-MM-DD)")
-    parser.add_argument("--end", type=_date, default=None, help="override set_end_date (YYYY-MM-DD)")
+    parser.add_argument("--start", type=iso_date, default=None, help="override set_start_date (YYYY-MM-DD)")
+    parser.add_argument("--end", type=iso_date, default=None, help="override set_end_date (YYYY-MM-DD)")
     parser.add_argument("--cash", type=float, default=None, help="override set_cash")
     parser.add_argument("--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"), default=[],
                         help="a value for get_parameter(KEY); repeat for more")
@@ -49,12 +49,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-w", "--workspace", type=Path, default=argparse.SUPPRESS,
                         help="the workspace whose data folder to use")
 
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from exc
 
 
 def _data_folder(args: argparse.Namespace, ctx: Context) -> Path:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
-from orchestrator.commands import Context, add_workspace_argument
+from orchestrator.commands import Context, add_workspace_argument, iso_date
 from orchestrator.errors import ConfigError, QcloopError, WorkspaceError
 
 NAME = "data"
@@ -86,12 +85,6 @@ Examples:
 """
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2021-03-31") from None
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
@@ -104,8 +97,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--seed", type=int, help="random seed (default: data.synthetic_seed, or 7)")
     synth.add_argument("--symbols", nargs="+", metavar="TICKER",
                        help="tickers to generate (default: SPY QQQ IWM EEM TLT GLD; SPY is always added)")
-    synth.add_argument("--start", type=_date, help="first date (default 1998-01-02)")
-    synth.add_argument("--end", type=_date, help="last date (default 2021-03-31)")
+    synth.add_argument("--start", type=iso_date, help="first date (default 1998-01-02)")
+    synth.add_argument("--end", type=iso_date, help="last date (default 2021-03-31)")
     synth.add_argument("--minute-days", type=int, default=None, metavar="N",
                        help="trading days of minute bars, the last N of the range (default 5)")
     synth.add_argument("--hour-symbols", nargs="*", metavar="TICKER", help="tickers with hour bars (default SPY)")

@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrator.commands import Context, add_workspace_argument
+from orchestrator.commands import Context, add_workspace_argument, iso_date
 from orchestrator.errors import SpecError, WorkspaceError
 
 if TYPE_CHECKING:
@@ -39,16 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", default=None, help="a one-line title (default: from the family and universe)")
     parser.add_argument("--universe", default=None, metavar="TICKERS",
                         help="comma-separated tickers (default: the family's universe)")
-    parser.add_argument("--start", type=_date, default=DEFAULT_START, help="first day, YYYY-MM-DD (default 2004-01-01)")
-    parser.add_argument("--end", type=_date, default=DEFAULT_END, help="last day, YYYY-MM-DD (default 2020-12-31)")
+    parser.add_argument("--start", type=iso_date, default=DEFAULT_START,
+                        help="first day, YYYY-MM-DD (default 2004-01-01)")
+    parser.add_argument("--end", type=iso_date, default=DEFAULT_END, help="last day, YYYY-MM-DD (default 2020-12-31)")
     parser.add_argument("--force", action="store_true", help="overwrite the file if it exists")
 
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD") from exc
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
