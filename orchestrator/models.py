@@ -132,7 +132,8 @@ class BacktestFigures(Record):
     net_profit: float = 0.0         # a fraction of the starting equity
     total_orders: int = 0
     trades: int = 0                 # closed round trips
-    win_rate: float | None = None   # a fraction of closed trades
+    win_rate: float | None = None   # LEAN's "Win Rate": a fraction of the position-reducing orders
+    round_trip_win_rate: float | None = None  # winners among the ``trades`` round trips (trade statistics)
     annual_std: float | None = None
     sharpe_per_period: float | None = None
     skewness: float | None = None

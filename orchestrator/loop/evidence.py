@@ -70,11 +70,15 @@ def figures_from_result(
     trades = metrics.closed_trades
     if trades is None:
         trades = (metrics.total_orders or 0) // 2
+    round_trip_win_rate = None
+    if metrics.closed_trades and metrics.winning_trades is not None:
+        round_trip_win_rate = metrics.winning_trades / metrics.closed_trades
     return BacktestFigures(
         backtest_id=backtest_id, sharpe=sharpe, lean_sharpe=metrics.sharpe_ratio, psr=psr,
         cagr=metrics.compounding_annual_return or 0.0, drawdown=abs(metrics.drawdown or 0.0),
         net_profit=metrics.net_profit or 0.0, total_orders=metrics.total_orders or 0, trades=trades,
-        win_rate=metrics.win_rate, annual_std=metrics.annual_standard_deviation,
+        win_rate=metrics.win_rate, round_trip_win_rate=round_trip_win_rate,
+        annual_std=metrics.annual_standard_deviation,
         sharpe_per_period=per_period, skewness=skewness, kurtosis=kurtosis, observations=observations,
         start=start, end=end, parameters=dict(parameters),
     )

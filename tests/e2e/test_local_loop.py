@@ -190,7 +190,7 @@ def test_history_is_rebuilt_from_git_alone_on_a_fresh_clone(ran: Workspace, tmp_
 def test_show_and_status_and_replay_read_the_recorded_decisions(ran: Workspace, tmp_path: Path) -> None:
     code, out, _ = ran.run("show", "H-101")
     assert code == 0
-    for needle in ("Decisions:", "baseline -> optimize  (default@1", "Deflated Sharpe", "Remote jobs:",
+    for needle in ("Decisions:", "baseline -> optimize  (default@2", "Deflated Sharpe", "Remote jobs:",
                    "qcloop/H-101/validate/1/holdout", "runs/H-101/notebooks/qcloop_H-101_walk_forward.ipynb"):
         assert needle in out, needle
     code, out, _ = ran.run("replay")

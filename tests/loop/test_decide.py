@@ -41,9 +41,9 @@ def failed_rules(decision) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_the_builtin_rule_set_is_versioned_and_recorded_on_decisions() -> None:
-    assert RULES.label == "default@1"
+    assert RULES.label == "default@2"
     decision = decide(Step.BASELINE, Evidence(can_optimize=True, baseline=figures()), RULES)
-    assert decision.rules == "default@1"
+    assert decision.rules == "default@2"
     assert decision.action is Action.OPTIMIZE
     assert decision.summary == "Sharpe 1.00, 40 trades"
     assert all(c.passed for c in decision.checks)
