@@ -13,18 +13,20 @@ from orchestrator.hypotheses import HypothesisSpec
 from orchestrator.strategies import FamilyRegistry, render_strategy
 
 FAMILIES = ["bollinger_reversion", "dual_momentum", "ma_crossover", "macd_trend", "momentum_breakout",
-            "rsi_reversion", "vol_target_trend"]
+            "rsi_reversion", "ts_momentum", "vol_target_trend"]
+# LEAN's sample data has no TLT or GLD: ts_momentum runs there on the four ETFs the sample has.
+LEAN_SAMPLE_UNIVERSE = {"ts_momentum": ["SPY", "QQQ", "IWM", "EEM"]}
 # Statistics every result must carry (LEAN's key names).
 KEYS = ("Total Orders", "Sharpe Ratio", "Compounding Annual Return", "Drawdown", "Net Profit")
 
 
 def backtest(family: str, registry: FamilyRegistry, data: Path, folder: Path, *, start: dt.date,
-             end: dt.date) -> dict[str, Any]:
+             end: dt.date, universe: list[str] | None = None) -> dict[str, Any]:
     from orchestrator.engine import run_backtest
 
     schema = registry.get(family).schema
     spec = HypothesisSpec(id="H-900", title=f"{family} on the engine", rationale="A test.", template=family,
-                          universe=schema.default_universe, start=start, end=end, resolution="daily")
+                          universe=universe or schema.default_universe, start=start, end=end, resolution="daily")
     rendered_files = render_strategy(spec, registry).write(folder)
     result = run_backtest(rendered_files[0], data_folder=data)
     cloud: dict[str, Any] = result.to_cloud()
@@ -45,7 +47,8 @@ def test_runs_and_trades_on_lean_sample_data(family: str, registry: FamilyRegist
     # 2011-06..2013: a sharp fall (August 2011) and a recovery, so entry and exit rules fire. (The sample
     # data has no QQQ bars from 2004-12 to 2011-03, when the ticker was QQQQ, so earlier windows would
     # leave dual_momentum without one of its ETFs.)
-    cloud = backtest(family, registry, lean_data, tmp_path, start=dt.date(2011, 6, 1), end=dt.date(2013, 12, 31))
+    cloud = backtest(family, registry, lean_data, tmp_path, start=dt.date(2011, 6, 1), end=dt.date(2013, 12, 31),
+                     universe=LEAN_SAMPLE_UNIVERSE.get(family))
     assert orders(cloud) >= 1
     assert cloud["charts"]["Signal"]["series"], "the signal's values are plotted"
 
@@ -63,7 +66,8 @@ def test_runs_and_trades_on_synthetic_data(family: str, registry: FamilyRegistry
 def test_full_period_on_lean_sample_data(family: str, registry: FamilyRegistry, lean_data: Path,
                                          tmp_path: Path) -> None:
     """The done-when run: 2004-2020 on SPY (or the ETF set), daily."""
-    cloud = backtest(family, registry, lean_data, tmp_path, start=dt.date(2004, 1, 1), end=dt.date(2020, 12, 31))
+    cloud = backtest(family, registry, lean_data, tmp_path, start=dt.date(2004, 1, 1), end=dt.date(2020, 12, 31),
+                     universe=LEAN_SAMPLE_UNIVERSE.get(family))
     assert orders(cloud) >= 4
 
 
@@ -76,28 +80,14 @@ def test_the_algorithm_trades_exactly_when_the_signal_says(family: str, registry
     from orchestrator.engine.enums import Resolution
     from orchestrator.engine.quantbook import QuantBook
 
-    from .test_signals import signal_class
+    from .test_signals import order_days, signal_class, signal_order_days
 
     start, end = dt.date(2006, 1, 1), dt.date(2012, 12, 31)
     cloud = backtest(family, registry, lean_data, tmp_path, start=start, end=end)
-    order_days = [dt.datetime.fromisoformat(order["time"].replace("Z", "+00:00")).date() for order in cloud["orders"]]
-
     qb = QuantBook(lean_data)
     spy = qb.add_equity("SPY", Resolution.DAILY).symbol
     history = qb.history(spy, dt.datetime(2004, 1, 1), dt.datetime(2012, 12, 31, 23), Resolution.DAILY)
     signal = signal_class(family, registry)(["SPY"], registry.get(family).schema.default_parameters())
-    # The algorithm's rule (templates/strategies/_base/main.py.j2): targets decided while warming up are
-    # held, the latest is applied on the first bar from the start date on; afterwards every change is
-    # applied on its bar. An order is placed only when the target differs from the holding.
-    expected, pending, holding = [], None, 0.0
-    for (_, time), row in history.iterrows():
-        targets = signal.update(time.to_pydatetime(), {"SPY": row})
-        pending = targets if targets is not None else pending
-        if time.date() < start or pending is None:
-            continue
-        if pending["SPY"] != holding:
-            expected.append(time.date())
-            holding = pending["SPY"]
-        pending = None
+    expected = signal_order_days(signal, history, start)
     assert len(expected) >= 4
-    assert order_days == expected
+    assert order_days(cloud) == expected

@@ -40,6 +40,31 @@ def signal_class(family: str, registry: FamilyRegistry) -> Any:
     return namespace["Signal"]
 
 
+
+def order_days(cloud: dict[str, Any]) -> list[dt.date]:
+    """The days a cloud-shaped backtest result placed its orders."""
+    return [dt.datetime.fromisoformat(o["time"].replace("Z", "+00:00")).date() for o in cloud["orders"]]
+
+
+def signal_order_days(signal: Any, history: Any, start: dt.date, ticker: str = "SPY") -> list[dt.date]:
+    """The days the algorithm should trade, from ``signal`` run by hand over a QuantBook history frame.
+
+    The algorithm's rule (templates/strategies/_base/main.py.j2): targets decided while warming up are
+    held, the latest is applied on the first bar from the start date on; afterwards every change is
+    applied on its bar. An order is placed only when the target differs from the holding.
+    """
+    expected, pending, holding = [], None, 0.0
+    for (_, time), row in history.iterrows():
+        targets = signal.update(time.to_pydatetime(), {ticker: row})
+        pending = targets if targets is not None else pending
+        if time.date() < start or pending is None:
+            continue
+        if pending[ticker] != holding:
+            expected.append(time.date())
+            holding = pending[ticker]
+        pending = None
+    return expected
+
 def run(signal: Any, rows: list[dict[str, Bar]], start: dt.datetime | None = None,
         step: dt.timedelta = dt.timedelta(days=1)) -> list[dict[str, float] | None]:
     time = start or dt.datetime(2020, 1, 6, 16)

@@ -14,7 +14,7 @@ import pytest
 
 from orchestrator.hypotheses import HypothesisSpec, sweep_grid
 from orchestrator.strategies import FamilyRegistry, render_signal_source, render_strategy
-from tests.strategies.test_signals import bar, signal_class
+from tests.strategies.test_signals import bar, order_days, signal_class, signal_order_days
 
 FAMILY = "ts_momentum"
 MONDAY = dt.datetime(2020, 1, 6, 16)  # a Monday close
@@ -117,26 +117,13 @@ def test_the_algorithm_trades_exactly_when_the_signal_says(registry: FamilyRegis
     result = run_backtest(files[0], data_folder=synthetic_data)
     assert result.error is None, result.stacktrace
     cloud = result.to_cloud()
-    order_days = [dt.datetime.fromisoformat(o["time"].replace("Z", "+00:00")).date() for o in cloud["orders"]]
-
     qb = QuantBook(synthetic_data)
     spy = qb.add_equity("SPY", Resolution.DAILY).symbol
     history = qb.history(spy, dt.datetime(2002, 1, 1), dt.datetime(2012, 12, 31, 23), Resolution.DAILY)
     signal = signal_class(FAMILY, registry)(["SPY"], {"lookback": 252, "hold": 21})
-    # The algorithm's rule (templates/strategies/_base/main.py.j2): a target decided while warming up is
-    # held and applied on the first bar from the start date; afterwards each change on its bar.
-    expected, pending, holding = [], None, 0.0
-    for (_, time), row in history.iterrows():
-        targets = signal.update(time.to_pydatetime(), {"SPY": row})
-        pending = targets if targets is not None else pending
-        if time.date() < start or pending is None:
-            continue
-        if pending["SPY"] != holding:
-            expected.append(time.date())
-            holding = pending["SPY"]
-        pending = None
+    expected = signal_order_days(signal, history, start)
     assert len(expected) >= 4
-    assert order_days == expected
+    assert order_days(cloud) == expected
 
 
 @pytest.mark.parametrize("universe", [("SPY",), ("SPY", "TLT", "GLD")])
