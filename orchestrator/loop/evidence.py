@@ -84,6 +84,13 @@ def figures_from_result(
     )
 
 
+
+def backtest_warnings(result: Mapping[str, Any]) -> list[str]:
+    """The data warnings of a backtest result: the embedded engine's (the local platform records them);
+    QuantConnect's own result has none (its logs are read in the web IDE)."""
+    warnings = result.get("warnings")
+    return [str(w) for w in warnings] if isinstance(warnings, list) else []
+
 # ------------------------------------------------------------------------------------------------
 # parameter search
 

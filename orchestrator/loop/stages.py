@@ -24,7 +24,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -145,6 +145,7 @@ def _backtest_artifact(remote: RemoteBacktest, figures: BacktestFigures, window:
         "runtimeStatistics": result.get("runtimeStatistics") or {},
         "portfolioStatistics": total.get("portfolioStatistics") or {},
         "tradeStatistics": total.get("tradeStatistics") or {},
+        "warnings": evidence.backtest_warnings(result),
     }
     return json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n"
 
@@ -184,13 +185,18 @@ def _apply_decision(ctx: LoopContext, state: HypothesisState, decision: Decision
 
 def _commit_decision(
     ctx: LoopContext, state: HypothesisState, decision: Decision, *, headline: str, files: list[str],
-    trailers: list[tuple[str, str]],
+    trailers: list[tuple[str, str]], warnings: Sequence[str] = (),
 ) -> HypothesisState:
+    """Apply and commit ``decision``; ``warnings`` (the backtests' data warnings) are said and go into the
+    commit body, so that a decision taken on incomplete data says so where it is reviewed."""
     state = _apply_decision(ctx, state, decision)
+    for warning in warnings:
+        ctx.say(f"  {state.id} {decision.step.value}: {warning}")
+    noted = "\n\nData warnings:\n" + "\n".join(f"  {w}" for w in warnings) if warnings else ""
     return commit_step(
         ctx, state, step=decision.step, subject=f"{headline} -> {decision.action.value}",
         trailers=[*decision_trailers(decision), *trailers, *trial_trailers(state)],
-        files=files, body=f"{decision.summary}\n\n{_decision_body(decision)}",
+        files=files, body=f"{decision.summary}\n\n{_decision_body(decision)}{noted}",
     )
 
 
@@ -307,6 +313,7 @@ def finish_baseline(ctx: LoopContext, state: HypothesisState, project: ProjectHa
         ctx, state, decision, headline=f"Sharpe {figures.sharpe:.2f}, {figures.trades} trades", files=[artifact],
         trailers=[("Sharpe", f"{figures.sharpe:.3f}"), ("Trades", str(figures.trades)),
                   ("Backtest-Id", remote.backtest_id)],
+        warnings=evidence.backtest_warnings(remote.result or {}),
     )
 
 
@@ -678,6 +685,8 @@ def collect_validation(ctx: LoopContext, state: HypothesisState) -> HypothesisSt
         + (f", holdout {holdout.sharpe:.2f}" if holdout is not None else ""),
         files=files, trailers=[*ids, ("Run-Id", state.notebooks[Step.VALIDATE.value].nonce),
                                ("Sharpe", f"{confirmation.sharpe:.3f}"), ("Trades", str(confirmation.trades))],
+        warnings=list(dict.fromkeys(w for _, remote, _ in backtests.values()
+                                    for w in evidence.backtest_warnings(remote.result or {}))),
     )
     if state.stage is Stage.ACCEPTED:
         tag_accepted(ctx, state)

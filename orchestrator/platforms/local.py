@@ -128,11 +128,14 @@ class LocalPlatform:
 
         backtest_id = self._backtest_id(name)
         try:
-            result = run_backtest(
+            ran = run_backtest(
                 self._project_dir(project) / "main.py", data_folder=self.settings.data_folder,
                 parameters=dict(parameters), start=window.start if window else None,
                 end=window.end if window else None,
-            ).to_cloud()
+            )
+            # The engine's data warnings (a ticker without data in the window ...) also stand first in
+            # `logs`; kept apart so that the loop can show them with the step (evidence.backtest_warnings).
+            result = {**ran.to_cloud(), "warnings": list(ran.warnings)}
         except QcloopError as exc:  # the algorithm failed to load or run: a result with the error, like LEAN's
             result = {"status": "Runtime Error", "completed": True, "error": str(exc),
                       "stacktrace": getattr(exc, "stacktrace", None) or str(exc)}
