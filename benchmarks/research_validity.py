@@ -27,9 +27,8 @@ For every seed, exactly what a user does:
    checks that failed, and the figures (Sharpe, PSR, DSR with its trial count and variance).
 
 Seeds are fixed up front (noise 1..20, signal 101..120 by default) and every one is reported. A seed's
-result is cached as JSON in ``--cache`` under a fingerprint of the experiment's settings and of the
-source files that decide outcomes (rules, decisions, trial accounting, stages, statistics, templates),
-so ``--resume`` never mixes results of different code. The report goes to
+result is cached as JSON in ``--cache`` under a fingerprint of the experiment's settings and of every
+file of the frozen copy of the code, so ``--resume`` never mixes results of different code. The report goes to
 ``benchmarks/results/research_validity.{md,json}``. Exit status 0 when both bounds hold: at most 5 % of
 the noise hypotheses accepted, and the momentum family accepted in more than half of the signal seeds.
 """
@@ -65,12 +64,10 @@ SCREEN_OFF = {"min_trades": 0, "min_sharpe": -10, "min_psr": 0, "max_drawdown": 
 MOMENTUM_FAMILY = "ts_momentum"
 MAX_FALSE_ACCEPTANCE = 0.05
 MIN_TRUE_ACCEPTANCE = 0.5  # strictly more than this share of the signal seeds
-# The experiment runs a frozen copy of these (other people may be editing the working tree meanwhile).
+# The experiment runs a frozen copy of these (other people may be editing the working tree meanwhile);
+# every file of the copy is in the fingerprint that keys cached seeds: the engine, the notebooks, the
+# metrics parser and the platforms decide outcomes as much as the rules do.
 CODE_PARTS = ("orchestrator", "templates")
-# The files whose contents decide an outcome: a change to any of them invalidates cached seeds.
-DECISIVE_SOURCES = ("orchestrator/decide.py", "orchestrator/rules", "orchestrator/loop/trials.py",
-                    "orchestrator/loop/stages.py", "orchestrator/loop/evidence.py", "orchestrator/stats.py",
-                    "orchestrator/engine/synth.py", "templates/strategies", "templates/notebooks")
 SEED_TIMEOUT_SECONDS = 3 * 3600
 
 
@@ -102,19 +99,19 @@ class Experiment:
                 "--zero-drift"]
 
     def fingerprint(self, code: Path) -> str:
-        """A hash of the settings and of the decisive source files under ``code``."""
+        """A hash of the settings and of every source file of the frozen copy ``code``."""
         digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode())
-        for path in _decisive_files(code):
+        for path in _code_files(code):
             digest.update(str(path.relative_to(code)).encode() + b"\0" + path.read_bytes() + b"\0")
         return digest.hexdigest()[:16]
 
 
-def _decisive_files(code: Path) -> list[Path]:
+def _code_files(code: Path) -> list[Path]:
+    """Every file of the copy in path order (links not followed: orchestrator/_templates is templates/)."""
     files: list[Path] = []
-    for rel in DECISIVE_SOURCES:
-        path = code / rel
-        found = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        files += [p for p in found if "__pycache__" not in p.parts]
+    for part in CODE_PARTS:
+        found = sorted(p for p in (code / part).rglob("*") if p.is_file() and not p.is_symlink())
+        files += [p for p in found if "__pycache__" not in p.parts and p.suffix != ".pyc"]
     return files
 
 
@@ -227,7 +224,8 @@ def _backtest(f: BacktestFigures | None) -> dict[str, Any] | None:
     if f is None:
         return None
     return {"sharpe": _round(f.sharpe), "psr": _round(f.psr), "trades": f.trades, "orders": f.total_orders,
-            "drawdown": _round(f.drawdown), "win_rate": _round(f.win_rate), "parameters": f.parameters,
+            "drawdown": _round(f.drawdown), "win_rate": _round(f.win_rate),
+            "round_trip_win_rate": _round(f.round_trip_win_rate), "parameters": f.parameters,
             # what a reader needs to recompute PSR and DSR (per-day Sharpe, raw kurtosis)
             "sharpe_per_period": _round(f.sharpe_per_period, 6), "skewness": _round(f.skewness),
             "kurtosis": _round(f.kurtosis), "observations": f.observations}
@@ -453,7 +451,7 @@ def markdown(exp: Experiment, result: dict[str, Any], meta: dict[str, Any],
         "# Research validity: does the loop reject noise and find a real effect?",
         "",
         f"Written by `benchmarks/research_validity.py` on {meta['finished_at']} (qcloop commit {meta['commit']}"
-        f"{' with uncommitted changes to the decisive files' if meta['dirty'] else ''}; decisions under "
+        f"{' with uncommitted changes to the code' if meta['dirty'] else ''}; decisions under "
         f"{meta['rules']}; "
         f"fingerprint {meta['fingerprint']}). How to read it and why the loop decides as it does: "
         "docs/research-validity.md.",
@@ -584,11 +582,14 @@ def run_all(exp: Experiment, *, code: Path, folder: Path, resume: bool, jobs: in
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
-    """``1-20``, ``1,2,5`` or a mix."""
+    """``1-20``, ``1,2,5`` or a mix; a seed named twice is an error (it would be run and counted twice)."""
     seeds: list[int] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         low, _, high = part.partition("-")
         seeds += range(int(low), int(high) + 1) if high else [int(low)]
+    repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"seeds named more than once in {text!r}: {repeated}")
     return tuple(seeds)
 
 
@@ -651,7 +652,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
     started = time.monotonic()
     commit = _git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = bool(_git("status", "--porcelain", "--", *DECISIVE_SOURCES))
+    dirty = bool(_git("status", "--porcelain", "--", *CODE_PARTS))
     staging = snapshot_code(args.cache / "code-staging")
     families = tuple(f for f in args.families.split(",") if f) or family_names(staging)
     exp = Experiment(noise_seeds=args.noise_seeds, signal_seeds=args.signal_seeds, strength=args.strength,

@@ -215,19 +215,24 @@ def tripwire_checks(label: str, f: BacktestFigures, rules: RuleSet) -> list[Chec
 def win_rate_checks(label: str, f: BacktestFigures, rules: RuleSet) -> list[Check]:
     """The win-rate tripwire, on the share of winners among the closed round trips.
 
-    That share is ``f.round_trip_win_rate`` (the trade statistics). Older records and sources without
-    trade statistics have only LEAN's "Win Rate", which counts every order that reduces a position; it
-    equals the round-trip share only when each trade is one entry and one exit
-    (``win_rate_counts_round_trips``). A strategy that resizes positions -- a portfolio rebalanced to
-    equal weights trims its winners whenever another ticker enters or leaves -- reports mostly the share
-    of trims that realised a gain (55-77 % for ts_momentum on pure random walks, whose round trips win
-    23-48 %; docs/research-validity.md), so that figure is recorded but not checked.
+    That share is ``f.round_trip_win_rate`` (the trade statistics). Records made before it was recorded
+    have only LEAN's "Win Rate", which counts every order that reduces a position; it equals the
+    round-trip share only when each trade is one entry and one exit (``win_rate_counts_round_trips``).
+    Without trade statistics at all, ``trades`` is only estimated from the orders, so nothing tells
+    the two apart and LEAN's figure is recorded, not checked. Why it matters: a strategy that resizes
+    positions -- a portfolio rebalanced to equal weights trims its winners whenever another ticker
+    enters or leaves -- reports mostly the share of trims that realised a gain (55-77 % for ts_momentum
+    on pure random walks, whose round trips win 23-48 %; docs/research-validity.md).
     """
     threshold = rules.tripwire_win_rate
     if f.round_trip_win_rate is not None:
         observed, what = f.round_trip_win_rate, f"win rate {_pct(f.round_trip_win_rate)} of {f.trades} trades"
-    elif f.win_rate is not None and win_rate_counts_round_trips(f):
+    elif f.win_rate is not None and not f.trades_estimated and win_rate_counts_round_trips(f):
         observed, what = f.win_rate, f"win rate {_pct(f.win_rate)}"
+    elif f.win_rate is not None and f.trades_estimated:
+        return [_check("tripwire_win_rate", True, f.win_rate, threshold,
+                       f"{label}: win rate {_pct(f.win_rate)} not checked: without trade statistics it cannot be "
+                       "told apart from a share of position-reducing orders")]
     elif f.win_rate is not None:
         return [_check("tripwire_win_rate", True, f.win_rate, threshold,
                        f"{label}: win rate {_pct(f.win_rate)} not checked: {f.total_orders} orders for {f.trades} "

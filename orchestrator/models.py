@@ -132,6 +132,7 @@ class BacktestFigures(Record):
     net_profit: float = 0.0         # a fraction of the starting equity
     total_orders: int = 0
     trades: int = 0                 # closed round trips
+    trades_estimated: bool = False  # no trade statistics: ``trades`` is half the order count
     win_rate: float | None = None   # LEAN's "Win Rate": a fraction of the position-reducing orders
     round_trip_win_rate: float | None = None  # winners among the ``trades`` round trips (trade statistics)
     annual_std: float | None = None

@@ -77,6 +77,7 @@ def figures_from_result(
         backtest_id=backtest_id, sharpe=sharpe, lean_sharpe=metrics.sharpe_ratio, psr=psr,
         cagr=metrics.compounding_annual_return or 0.0, drawdown=abs(metrics.drawdown or 0.0),
         net_profit=metrics.net_profit or 0.0, total_orders=metrics.total_orders or 0, trades=trades,
+        trades_estimated=metrics.closed_trades is None,
         win_rate=metrics.win_rate, round_trip_win_rate=round_trip_win_rate,
         annual_std=metrics.annual_standard_deviation,
         sharpe_per_period=per_period, skewness=skewness, kurtosis=kurtosis, observations=observations,

@@ -7,6 +7,7 @@ hypothesis back, writes both result files, and reuses a finished seed with --res
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import json
 import sys
@@ -74,3 +75,28 @@ def test_seed_lists_and_the_exact_binomial_interval() -> None:
     # n of n mirrors it: the lower bound is (alpha/2)^(1/n); 20 of 20 -> 0.025^(1/20) = 0.83157.
     low, high = script.clopper_pearson(20, 20)
     assert low == pytest.approx(0.025 ** (1 / 20), rel=1e-9) and high == 1.0
+
+
+def test_a_seed_named_twice_is_refused() -> None:
+    import argparse
+
+    script = load_script()
+    assert script.parse_seeds("1-3,7") == (1, 2, 3, 7)
+    assert script.parse_seeds("") == ()
+    with pytest.raises(argparse.ArgumentTypeError, match=r"more than once.*\[3\]"):
+        script.parse_seeds("1-5,3")
+
+
+def test_the_fingerprint_covers_every_file_of_the_copy(tmp_path: Path) -> None:
+    script = load_script()
+    for part in script.CODE_PARTS:
+        (tmp_path / part / "engine").mkdir(parents=True)
+        (tmp_path / part / "engine" / "fills.py").write_text("A = 1\n")
+    exp = script.Experiment(noise_seeds=(1,), signal_seeds=(), strength=0.07, lookback=252,
+                            data_start=dt.date(1998, 1, 2),
+                            data_end=dt.date(2021, 3, 31),
+                            start=dt.date(1999, 1, 4),
+                            end=dt.date(2021, 3, 31), families=("ts_momentum",))
+    before = exp.fingerprint(tmp_path)
+    (tmp_path / "orchestrator" / "engine" / "fills.py").write_text("A = 2\n")  # not a rule file: still counts
+    assert exp.fingerprint(tmp_path) != before

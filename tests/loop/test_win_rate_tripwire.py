@@ -83,3 +83,17 @@ def test_the_loop_records_the_round_trip_win_rate_from_the_trade_statistics() ->
     # no trade statistics: only LEAN's figure is known
     f = figures_from_result({"statistics": {"Total Orders": "80", "Win Rate": "64%"}}, backtest_id="b", parameters={})
     assert f.round_trip_win_rate is None and f.win_rate == 0.64
+
+
+def test_without_any_trade_statistics_lean_s_win_rate_is_recorded_but_not_checked() -> None:
+    # 40 orders and no trade statistics: trades is estimated as 20, so "40 <= 2 x 20 + 1" says nothing
+    from orchestrator.loop.evidence import figures_from_result
+
+    result = {"statistics": {"Total Orders": "40", "Win Rate": "90%", "Sharpe Ratio": "1.0"}}
+    f = figures_from_result(result, backtest_id="b", parameters={})
+    assert (f.trades, f.trades_estimated, f.round_trip_win_rate) == (20, True, None)
+    decision = decide(Step.BASELINE, Evidence(can_optimize=True, baseline=f.model_copy(update={"sharpe": 1.0})),
+                      RULES)
+    check = next(c for c in decision.checks if c.rule == "tripwire_win_rate")
+    assert check.passed and check.observed == 0.9
+    assert "not checked: without trade statistics" in check.reason
