@@ -382,15 +382,14 @@ class ReadOnlyQuoteBar(QuoteBar):
     __delattr__ = _read_only("QuoteBar")
 
 
-class Dividend:
-    """A cash distribution per share, effective at 00:00 of the ex-date."""
+class _CorporateEvent:
+    """What a dividend and a split share: a symbol, an instant (ex-date 00:00), a reference price."""
 
-    __slots__ = ("distribution", "reference_price", "symbol", "time")
+    __slots__ = ("reference_price", "symbol", "time")
 
-    def __init__(self, symbol: Any, time: dt.datetime, distribution: Decimal, reference_price: Decimal) -> None:
+    def __init__(self, symbol: Any, time: dt.datetime, reference_price: Decimal) -> None:
         self.symbol = symbol
         self.time = time
-        self.distribution = distribution
         self.reference_price = reference_price
 
     @property
@@ -398,21 +397,32 @@ class Dividend:
         return self.time
 
     @property
-    def value(self) -> float:
-        return float(self.distribution)
-
-    @property
     def is_fill_forward(self) -> bool:
         return False
-
-    def __repr__(self) -> str:
-        return f"Dividend({self.symbol}, {self.time:%Y-%m-%d}, {self.distribution})"
 
     Symbol = property(lambda self: self.symbol)
     Time = property(lambda self: self.time)
     EndTime = property(lambda self: self.time)
-    Distribution = property(lambda self: float(self.distribution))
     ReferencePrice = property(lambda self: float(self.reference_price))
+
+
+class Dividend(_CorporateEvent):
+    """A cash distribution per share, effective at 00:00 of the ex-date."""
+
+    __slots__ = ("distribution",)
+
+    def __init__(self, symbol: Any, time: dt.datetime, distribution: Decimal, reference_price: Decimal) -> None:
+        super().__init__(symbol, time, reference_price)
+        self.distribution = distribution
+
+    @property
+    def value(self) -> float:
+        return float(self.distribution)
+
+    def __repr__(self) -> str:
+        return f"Dividend({self.symbol}, {self.time:%Y-%m-%d}, {self.distribution})"
+
+    Distribution = property(lambda self: float(self.distribution))
     Value = property(lambda self: float(self.distribution))
 
 
@@ -423,38 +433,25 @@ class SplitType:
     SplitOccurred = 1
 
 
-class Split:
+class Split(_CorporateEvent):
     """A share split: ``split_factor`` < 1 multiplies the share count by 1/split_factor."""
 
-    __slots__ = ("reference_price", "split_factor", "symbol", "time", "type")
+    __slots__ = ("split_factor", "type")
 
     def __init__(self, symbol: Any, time: dt.datetime, reference_price: Decimal, split_factor: Decimal,
                  type: int = SplitType.SPLIT_OCCURRED) -> None:
-        self.symbol = symbol
-        self.time = time
-        self.reference_price = reference_price
+        super().__init__(symbol, time, reference_price)
         self.split_factor = split_factor
         self.type = type
-
-    @property
-    def end_time(self) -> dt.datetime:
-        return self.time
 
     @property
     def value(self) -> float:
         return float(self.split_factor)
 
-    @property
-    def is_fill_forward(self) -> bool:
-        return False
-
     def __repr__(self) -> str:
         return f"Split({self.symbol}, {self.time:%Y-%m-%d}, {self.split_factor})"
 
-    Symbol = property(lambda self: self.symbol)
-    Time = property(lambda self: self.time)
     SplitFactor = property(lambda self: float(self.split_factor))
-    ReferencePrice = property(lambda self: float(self.reference_price))
     Type = property(lambda self: self.type)
 
 

@@ -13,6 +13,7 @@ import bisect
 import datetime as dt
 import warnings
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -159,14 +160,18 @@ class FactorFile:
         return row.split_factor if row is not None else Decimal(1)
 
 
+
+def _csv_lines(file: Path) -> Iterator[tuple[int, str, list[str]]]:
+    """(line number, line, comma-separated fields) of each non-blank line of a small ASCII CSV file."""
+    for number, line in enumerate(file.read_text(encoding="ascii").splitlines(), start=1):
+        if line.strip():
+            yield number, line, line.strip().split(",")
+
 @lru_cache(maxsize=256)
 def _read_factor_file(path: str, mtime: float) -> FactorFile:
     rows = []
     file = Path(path)
-    for number, line in enumerate(file.read_text(encoding="ascii").splitlines(), start=1):
-        if not line.strip():
-            continue
-        fields = line.strip().split(",")
+    for number, line, fields in _csv_lines(file):
         try:
             rows.append(FactorRow(_parse_yyyymmdd(fields[0]), Decimal(fields[1]), Decimal(fields[2]),
                                   Decimal(fields[3]) if len(fields) > 3 and fields[3] else Decimal(0)))
@@ -241,10 +246,7 @@ class MapFile:
 def _read_map_file(path: str, mtime: float, requested: str) -> MapFile:
     rows = []
     file = Path(path)
-    for number, line in enumerate(file.read_text(encoding="ascii").splitlines(), start=1):
-        if not line.strip():
-            continue
-        fields = line.strip().split(",")
+    for number, line, fields in _csv_lines(file):
         try:
             rows.append(MapRow(_parse_yyyymmdd(fields[0]), fields[1].upper(),
                                fields[2] if len(fields) > 2 else ""))
@@ -280,8 +282,7 @@ def _read_interest_rates(path: str, mtime: float) -> InterestRates:
     dates: list[dt.date] = []
     rates: list[Decimal] = []
     file = Path(path)
-    for number, line in enumerate(file.read_text(encoding="ascii").splitlines(), start=1):
-        fields = line.strip().split(",")
+    for number, line, fields in _csv_lines(file):
         if len(fields) < 2 or not fields[0][:1].isdigit():
             continue  # header
         try:

@@ -126,27 +126,21 @@ class ExchangeHours:
 
     def next_market_open(self, time: dt.datetime, extended: bool = False) -> dt.datetime:
         """The first session open strictly after ``time``."""
-        day = time.date()
-        for _ in range(40):
-            session = self.session(day)
-            if session is not None:
-                opening = session.extended_open if extended else session.open
-                if opening > time:
-                    return opening
-            day += dt.timedelta(days=1)
-        raise DataError(f"no market open within 40 days after {time} ({self.source})")
+        return self._next_edge(time, "extended_open" if extended else "open", "market open")
 
     def next_market_close(self, time: dt.datetime, extended: bool = False) -> dt.datetime:
         """The first session close strictly after ``time``."""
+        return self._next_edge(time, "extended_close" if extended else "close", "market close")
+
+    def _next_edge(self, time: dt.datetime, edge: str, what: str) -> dt.datetime:
+        """The first ``edge`` (a Session attribute) strictly after ``time``, looking 40 days ahead."""
         day = time.date()
         for _ in range(40):
             session = self.session(day)
-            if session is not None:
-                closing = session.extended_close if extended else session.close
-                if closing > time:
-                    return closing
+            if session is not None and getattr(session, edge) > time:
+                return getattr(session, edge)
             day += dt.timedelta(days=1)
-        raise DataError(f"no market close within 40 days after {time} ({self.source})")
+        raise DataError(f"no {what} within 40 days after {time} ({self.source})")
 
 
 def _parse_time(text: str) -> dt.time:

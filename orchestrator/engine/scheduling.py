@@ -200,51 +200,36 @@ class TimeRules:
 
     def after_market_open(self, symbol: Any, minutes_after_open: float = 0,
                           extended_market_open: bool = False) -> TimeRule:
-        hours = self._hours_of(symbol)
-        delta = dt.timedelta(minutes=minutes_after_open)
-
-        def generate(day: dt.date) -> list[dt.datetime]:
-            session = hours.session(day)
-            if session is None:
-                return []
-            return [(session.extended_open if extended_market_open else session.open) + delta]
-        return TimeRule(f"AfterMarketOpen({symbol}, {minutes_after_open})", generate)
+        return self._session_edge("AfterMarketOpen", symbol, minutes_after_open,
+                                  "extended_open" if extended_market_open else "open")
 
     def before_market_close(self, symbol: Any, minutes_before_close: float = 0,
                             extended_market_close: bool = False) -> TimeRule:
-        hours = self._hours_of(symbol)
-        delta = dt.timedelta(minutes=minutes_before_close)
-
-        def generate(day: dt.date) -> list[dt.datetime]:
-            session = hours.session(day)
-            if session is None:
-                return []
-            return [(session.extended_close if extended_market_close else session.close) - delta]
-        return TimeRule(f"BeforeMarketClose({symbol}, {minutes_before_close})", generate)
+        return self._session_edge("BeforeMarketClose", symbol, minutes_before_close,
+                                  "extended_close" if extended_market_close else "close", before=True)
 
     def before_market_open(self, symbol: Any, minutes_before_open: float = 0,
                            extended_market_open: bool = False) -> TimeRule:
-        hours = self._hours_of(symbol)
-        delta = dt.timedelta(minutes=minutes_before_open)
-
-        def generate(day: dt.date) -> list[dt.datetime]:
-            session = hours.session(day)
-            if session is None:
-                return []
-            return [(session.extended_open if extended_market_open else session.open) - delta]
-        return TimeRule(f"BeforeMarketOpen({symbol}, {minutes_before_open})", generate)
+        return self._session_edge("BeforeMarketOpen", symbol, minutes_before_open,
+                                  "extended_open" if extended_market_open else "open", before=True)
 
     def after_market_close(self, symbol: Any, minutes_after_close: float = 0,
                            extended_market_close: bool = False) -> TimeRule:
+        return self._session_edge("AfterMarketClose", symbol, minutes_after_close,
+                                  "extended_close" if extended_market_close else "close")
+
+    def _session_edge(self, name: str, symbol: Any, minutes: float, edge: str, *, before: bool = False) -> TimeRule:
+        """A rule ``minutes`` after (or ``before``) the session's ``edge`` (a Session attribute: open,
+        close, extended_open, extended_close) on each trading day; none on closed days."""
         hours = self._hours_of(symbol)
-        delta = dt.timedelta(minutes=minutes_after_close)
+        delta = dt.timedelta(minutes=-minutes if before else minutes)
 
         def generate(day: dt.date) -> list[dt.datetime]:
             session = hours.session(day)
             if session is None:
                 return []
-            return [(session.extended_close if extended_market_close else session.close) + delta]
-        return TimeRule(f"AfterMarketClose({symbol}, {minutes_after_close})", generate)
+            return [getattr(session, edge) + delta]
+        return TimeRule(f"{name}({symbol}, {minutes})", generate)
 
     @property
     def midnight(self) -> TimeRule:

@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from orchestrator.engine import lean_files as lf
 from orchestrator.engine.data import Dividend, QuoteBar, ReadOnlyQuoteBar, ReadOnlyTradeBar, Split, TradeBar
@@ -164,6 +164,18 @@ def resolve_symbol(folder: Path, ticker: str) -> tuple[Symbol, lf.MapFile]:
     map_file = lf.read_map_file(folder, ticker)
     first_date = map_file.first_date or DEFAULT_FIRST_DATE
     return Symbol(ticker, SecurityIdentifier(map_file.first_ticker, first_date)), map_file
+
+
+class _DayFrame(NamedTuple):
+    """A day's bounds and price scale for reading an intraday file (see ``SecuritySource._day_frame``)."""
+
+    lo: int                      # bars must start strictly after lo and before hi (ms after midnight)
+    hi: int
+    scale: Decimal               # exact scale of a raw integer price
+    factor: float                # the same as a float
+    unit: float                  # dollars per raw price unit: factor / 10,000
+    span: dt.timedelta           # a bar's length
+    table: dict[int, dt.datetime]  # ms after midnight -> bar start, for the day's minutes
 
 
 class SecuritySource:
@@ -436,6 +448,16 @@ class SecuritySource:
         return (int((lo - midnight).total_seconds() * 1000) - span_ms,
                 int((hi - midnight).total_seconds() * 1000))
 
+    def _day_frame(self, resolution: Resolution, day: dt.date, extended: bool) -> _DayFrame | None:
+        """What reading a day's intraday file needs; None when the market is closed that day."""
+        span_ms = 60_000 if resolution == Resolution.MINUTE else 1000
+        bounds = self._session_ms(day, extended, span_ms)
+        if bounds is None:
+            return None
+        scale, factor = self.scale(day)
+        return _DayFrame(bounds[0], bounds[1], scale, factor, factor / 10000.0, dt.timedelta(milliseconds=span_ms),
+                         _minute_table(day))
+
     def intraday_trade_bars(self, resolution: Resolution, day: dt.date, extended: bool) -> list[TradeBar]:
         return self._cached_intraday(resolution, day, extended, "trade")
 
@@ -462,18 +484,13 @@ class SecuritySource:
         return cached
 
     def _read_trade_bars(self, resolution: Resolution, day: dt.date, extended: bool, path: Path) -> list[TradeBar]:
-        span_ms = 60_000 if resolution == Resolution.MINUTE else 1000
-        bounds = self._session_ms(day, extended, span_ms)
-        if bounds is None:
+        frame = self._day_frame(resolution, day, extended)
+        if frame is None:
             return []
-        lo, hi = bounds
-        scale, factor = self.scale(day)
-        unit = factor / 10000.0
+        lo, hi, scale, factor, unit, span, table = frame
         symbol = self.symbol
-        span = dt.timedelta(milliseconds=span_ms)
         bars = []
         new = TradeBar.__new__
-        table = _minute_table(day)
         for ms, o, h, low, c, v in lf.read_minute_trades(path):
             if not lo < ms < hi:
                 continue
@@ -497,17 +514,12 @@ class SecuritySource:
         return bars
 
     def _read_quote_bars(self, resolution: Resolution, day: dt.date, extended: bool, path: Path) -> list[QuoteBar]:
-        span_ms = 60_000 if resolution == Resolution.MINUTE else 1000
-        bounds = self._session_ms(day, extended, span_ms)
-        if bounds is None:
+        frame = self._day_frame(resolution, day, extended)
+        if frame is None:
             return []
-        lo, hi = bounds
-        scale, factor = self.scale(day)
-        unit = factor / 10000.0
+        lo, hi, scale, _, unit, span, table = frame
         symbol = self.symbol
-        span = dt.timedelta(milliseconds=span_ms)
         bars = []
-        table = _minute_table(day)
         new = QuoteBar.__new__
         for r in lf.read_minute_quotes(path):
             ms = r[0]

@@ -159,3 +159,29 @@ def test_hour_bars_end_on_the_hour_and_fill(lean_data: Path, tmp_path: Path) -> 
     assert sell["type"] == 4
     # the first hour bar of 10-09 (09:00-10:00) opens the session
     assert Decimal(str(sell["price"])) == pytest.approx(adjusted(rows["20131009 09:00"][0], scale), abs=Decimal("1e-9"))
+
+
+def test_the_four_session_time_rules_on_a_normal_day_an_early_close_and_a_holiday(lean_data: Path) -> None:
+    from orchestrator.engine.market_hours import load_exchange_hours
+    from orchestrator.engine.scheduling import TimeRules
+
+    hours = load_exchange_hours(lean_data)
+    rules = TimeRules(lambda symbol: hours, lambda: dt.datetime(2013, 1, 1))
+    at = dt.datetime
+    normal, early, holiday = dt.date(2013, 10, 8), dt.date(2013, 11, 29), dt.date(2013, 11, 28)
+    # regular session 09:30-16:00, pre-market from 04:00, post-market to 20:00; the day after
+    # Thanksgiving closes at 13:00 and Thanksgiving is closed (LEAN's market-hours database)
+    cases = [
+        (rules.after_market_open("SPY", 10), normal, [at(2013, 10, 8, 9, 40)]),
+        (rules.after_market_open("SPY", 10, True), normal, [at(2013, 10, 8, 4, 10)]),
+        (rules.before_market_open("SPY", 30), normal, [at(2013, 10, 8, 9, 0)]),
+        (rules.before_market_close("SPY", 15), normal, [at(2013, 10, 8, 15, 45)]),
+        (rules.before_market_close("SPY", 15), early, [at(2013, 11, 29, 12, 45)]),
+        (rules.after_market_close("SPY", 5), normal, [at(2013, 10, 8, 16, 5)]),
+        (rules.after_market_close("SPY", 5, True), normal, [at(2013, 10, 8, 20, 5)]),
+        (rules.after_market_open("SPY"), holiday, []),
+        (rules.before_market_close("SPY"), holiday, []),
+    ]
+    for rule, day, expected in cases:
+        assert rule.generate(day) == expected, (rule.name, day)
+    assert rules.before_market_open("SPY", 30).name == "BeforeMarketOpen(SPY, 30)"
