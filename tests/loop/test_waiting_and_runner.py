@@ -17,19 +17,7 @@ from orchestrator.loop.runner import _due, _idle, _pick
 from orchestrator.loop.waiting import describe, expired, machine_wait, person_wait, remind_if_due
 from orchestrator.models import HypothesisState, Stage, Waiting
 from orchestrator.notify import Notifier
-
-T0 = dt.datetime(2024, 6, 3, 9, 0, tzinfo=dt.UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
+from tests.loop.helpers import T0, Clock
 
 
 def state(hypothesis_id: str = "H-001", **changes: Any) -> HypothesisState:
